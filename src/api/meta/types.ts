@@ -2,7 +2,7 @@
  * The object shapes shared by every kind. Kind-specific shapes come from the `kubernetes-types`
  * package (type-only imports); these are the generic views the API machinery works with.
  */
-import type { ObjectMeta, ListMeta, Status } from 'kubernetes-types/meta/v1';
+import type { ObjectMeta, ListMeta, Status } from 'kubernetes-types/meta/v1.js';
 
 export type { ObjectMeta, ListMeta, Status };
 
