@@ -41,8 +41,13 @@ export interface Strategy<T = StoredObject> {
   prepareForUpdate?(obj: T, old: T): void;
   /** For an update of the status subresource: keeps everything but status from the old object. */
   prepareForStatusUpdate?(obj: T, old: T): void;
-  /** Kinds whose metadata.generation increases when the spec changes. */
+  /** Kinds whose metadata.generation is 1 on create and increases when the spec changes. */
   generation?: boolean;
+  /**
+   * Graceful deletion (upstream CheckGracefulDelete): the grace period in seconds to apply for a delete that
+   * asked for `requested` (undefined: not given). Returning 0 deletes at once. Kinds without it delete at once.
+   */
+  gracePeriod?(obj: T, requested: number | undefined): number;
 }
 
 /** A kind's complete description. */
@@ -81,9 +86,13 @@ export interface ResourceDefinition<T = StoredObject> {
   examples: KubeObject[];
 }
 
-/** Checks a definition's shape at compile time and returns it unchanged. */
-export function defineResource<T = StoredObject>(def: ResourceDefinition<T>): ResourceDefinition<T> {
-  return def;
+/**
+ * Checks a definition against its object type at compile time (write `defineResource<Pod>({...})`) and returns
+ * it as the generic ResourceDefinition the catalog holds. The API machinery guarantees `metadata` is present
+ * when hooks run.
+ */
+export function defineResource<T>(def: ResourceDefinition<T>): ResourceDefinition {
+  return def as unknown as ResourceDefinition;
 }
 
 /** The storage key prefix of a kind: /registry/<group>/<plural>/ (core kinds omit the group, as upstream). */

@@ -2,9 +2,15 @@
  * The object shapes shared by every kind. Kind-specific shapes come from the `kubernetes-types`
  * package (type-only imports); these are the generic views the API machinery works with.
  */
-import type { ObjectMeta, ListMeta, Status } from 'kubernetes-types/meta/v1.js';
+import type { ObjectMeta as ReadonlyObjectMeta, ListMeta, Status } from 'kubernetes-types/meta/v1.js';
 
-export type { ObjectMeta, ListMeta, Status };
+/** Removes `readonly` (kubernetes-types marks system-populated fields read-only; the API machinery sets them). */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** metav1.ObjectMeta with every field writable. */
+export type ObjectMeta = Mutable<ReadonlyObjectMeta>;
+
+export type { ListMeta, Status };
 
 /** Any Kubernetes object as JSON: apiVersion, kind, metadata, and kind-specific fields. */
 export interface KubeObject {

@@ -1,0 +1,420 @@
+/**
+ * The REST verbs of every resource: get, list, watch, create, update, patch, delete, deletecollection, and the
+ * generic subresources (status, scale, binding, finalize), all on top of the registry Store.
+ */
+import type { ResourcePath } from './routes.ts';
+import type { RequestContext } from './request.ts';
+import { readBody, sendJson } from './request.ts';
+import type { Store, ListParams, DeleteParams, WriteParams } from './registry/store.ts';
+import { parseSelectors } from './registry/store.ts';
+import {
+  ApiError, badRequest, methodNotAllowed, notAcceptable, notFound, pathNotFound, invalid,
+} from './errors.ts';
+import { bodyFormat, negotiate, parseJsonBody, parseYamlBody, requireObject } from './codec.ts';
+import type { ResponseFormat } from './codec.ts';
+import { buildTable, parseIncludeObject } from './table.ts';
+import type { ApiMetrics } from './metrics.ts';
+import { serveWatch } from './watch.ts';
+import type { KubeObject, StoredObject } from '../api/meta/types.ts';
+import { fieldError } from '../api/meta/field-errors.ts';
+import { stringify as yamlStringify } from 'yaml';
+import { applyPatch, patchTypeOf } from './patch.ts';
+import { scaleOf } from './scale.ts';
+
+/** Dependencies of the resource handler. */
+export interface ResourceHandlerOptions {
+  stores: Map<string, Store>;
+  metrics: ApiMetrics;
+  /** Registers a watch's close function for shutdown; returns the unregister function. */
+  registerWatch: (close: () => void) => () => void;
+  signal: AbortSignal;
+  maxBodyBytes?: number;
+}
+
+function verbOf(method: string, p: ResourcePath, isWatch: boolean): string {
+  switch (method) {
+    case 'GET':
+      return isWatch ? 'WATCH' : p.name ? 'GET' : 'LIST';
+    case 'POST':
+      return 'POST';
+    case 'PUT':
+      return 'PUT';
+    case 'PATCH':
+      return 'PATCH';
+    case 'DELETE':
+      return p.name ? 'DELETE' : 'DELETECOLLECTION';
+    default:
+      return method;
+  }
+}
+
+function parseDryRun(url: URL): boolean {
+  const values = url.searchParams.getAll('dryRun');
+  for (const v of values) {
+    if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+  }
+  return values.length > 0;
+}
+
+function intParam(url: URL, name: string): number | undefined {
+  const v = url.searchParams.get(name);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw badRequest(`invalid value for ${name}: ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Serves the REST verbs of resources. */
+export class ResourceHandler {
+  private readonly o: ResourceHandlerOptions;
+
+  constructor(o: ResourceHandlerOptions) {
+    this.o = o;
+  }
+
+  /** Handles one resource request. */
+  async handle(ctx: RequestContext, store: Store, p: ResourcePath, isWatch: boolean): Promise<void> {
+    const verb = verbOf(ctx.method, p, isWatch || p.legacyWatch);
+    const labels = { verb, group: p.group, resource: p.resource, subresource: p.subresource };
+    if (verb === 'WATCH') {
+      this.o.metrics.longRunning.inc({ verb, group: p.group, resource: p.resource });
+      try {
+        await this.watch(ctx, store, p);
+      } finally {
+        this.o.metrics.longRunning.dec({ verb, group: p.group, resource: p.resource });
+        this.o.metrics.requests.inc({ ...labels, code: String(ctx.res.statusCode) });
+      }
+      return;
+    }
+    let code = 500;
+    try {
+      code = await this.dispatch(ctx, store, p);
+    } catch (e) {
+      code = e instanceof ApiError ? e.code : 500;
+      throw e;
+    } finally {
+      this.o.metrics.requests.inc({ ...labels, code: String(code) });
+      this.o.metrics.latency.observe(labels, Number(process.hrtime.bigint() - ctx.started) / 1e9);
+    }
+  }
+
+  private checkScope(store: Store, p: ResourcePath): void {
+    if (!store.def.namespaced && p.namespace) throw pathNotFound();
+  }
+
+  private async dispatch(ctx: RequestContext, store: Store, p: ResourcePath): Promise<number> {
+    this.checkScope(store, p);
+    const { method, req } = ctx;
+    const ns = store.def.namespaced ? p.namespace : '';
+    if (store.def.namespaced && !p.namespace && p.name) {
+      req.resume();
+      throw pathNotFound();
+    }
+    if (p.subresource) return this.subresource(ctx, store, p, ns);
+    if (!p.name) {
+      switch (method) {
+        case 'GET':
+          req.resume();
+          return this.list(ctx, store, ns);
+        case 'POST':
+          if (store.def.namespaced && !p.namespace) throw methodNotAllowed('the server does not allow this method on the requested resource');
+          return this.create(ctx, store, ns);
+        case 'DELETE':
+          return this.deleteCollection(ctx, store, ns);
+        default:
+          req.resume();
+          throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+      }
+    }
+    switch (method) {
+      case 'GET': {
+        req.resume();
+        const fmt = this.format(ctx, true);
+        const obj = await store.get(ns, p.name);
+        this.respondObject(ctx, store, 200, obj, fmt);
+        return 200;
+      }
+      case 'PUT':
+        return this.update(ctx, store, ns, p.name);
+      case 'PATCH':
+        return this.patch(ctx, store, ns, p.name);
+      case 'DELETE':
+        return this.delete(ctx, store, ns, p.name);
+      default:
+        req.resume();
+        throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+    }
+  }
+
+  private format(ctx: RequestContext, allowTable: boolean): ResponseFormat {
+    const f = negotiate(ctx.req.headers.accept, { allowTable });
+    if (!f) throw notAcceptable(`only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+    return f;
+  }
+
+  private respondObject(ctx: RequestContext, store: Store, code: number, obj: StoredObject, fmt: ResponseFormat, headers: Record<string, string> = {}): void {
+    if (fmt.kind === 'table') {
+      const include = parseIncludeObject(ctx.url.searchParams.get('includeObject'));
+      const t = buildTable(store.def, [obj], { now: Date.now(), include, version: fmt.version, resourceVersion: obj.metadata.resourceVersion ?? '' });
+      sendJson(ctx.res, code, t, { headers });
+      return;
+    }
+    if (fmt.kind === 'yaml') {
+      sendJson(ctx.res, code, yamlStringify(obj), { contentType: 'application/yaml', headers });
+      return;
+    }
+    sendJson(ctx.res, code, obj, { headers });
+  }
+
+  private listParams(url: URL): ListParams {
+    const q = url.searchParams;
+    const params: ListParams = parseSelectors({ labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') });
+    const limit = intParam(url, 'limit');
+    if (limit !== undefined) params.limit = limit;
+    const cont = q.get('continue');
+    if (cont) params.continue = cont;
+    const rv = q.get('resourceVersion');
+    if (rv !== null) params.resourceVersion = rv;
+    const rvm = q.get('resourceVersionMatch');
+    if (rvm) params.resourceVersionMatch = rvm;
+    return params;
+  }
+
+  private async list(ctx: RequestContext, store: Store, ns: string): Promise<number> {
+    const fmt = this.format(ctx, true);
+    const params = this.listParams(ctx.url);
+    const out = await store.list(ns, params);
+    if (fmt.kind === 'table') {
+      const include = parseIncludeObject(ctx.url.searchParams.get('includeObject'));
+      const t = buildTable(store.def, out.items.map((i) => i.obj), {
+        now: Date.now(), include, version: fmt.version, resourceVersion: String(out.resourceVersion),
+        ...(out.continue ? { continue: out.continue } : {}),
+        ...(out.remainingItemCount !== undefined ? { remainingItemCount: out.remainingItemCount } : {}),
+      });
+      sendJson(ctx.res, 200, t);
+      return 200;
+    }
+    const meta: Record<string, unknown> = { resourceVersion: String(out.resourceVersion) };
+    if (out.continue) meta.continue = out.continue;
+    if (out.remainingItemCount !== undefined) meta.remainingItemCount = out.remainingItemCount;
+    const head = `{"kind":"${store.def.kind}List","apiVersion":"${store.apiVersion}","metadata":${JSON.stringify(meta)},"items":[`;
+    if (fmt.kind === 'yaml') {
+      const list = { kind: `${store.def.kind}List`, apiVersion: store.apiVersion, metadata: meta, items: out.items.map((i) => i.obj) };
+      sendJson(ctx.res, 200, yamlStringify(list), { contentType: 'application/yaml' });
+      return 200;
+    }
+    // Items are already encoded once in the watch cache: join the bytes.
+    const parts: string[] = [head];
+    for (let i = 0; i < out.items.length; i++) {
+      if (i > 0) parts.push(',');
+      parts.push(out.items[i]!.json);
+    }
+    parts.push(']}');
+    sendJson(ctx.res, 200, parts.join(''));
+    return 200;
+  }
+
+  private async readObject(ctx: RequestContext): Promise<{ obj: KubeObject; raw: Buffer }> {
+    const fmt = bodyFormat(ctx.req.headers['content-type']);
+    const raw = await readBody(ctx.req, this.o.maxBodyBytes ?? 3 * 1024 * 1024);
+    if (fmt === 'protobuf') {
+      const { decodeProtobufBody } = await import('./protobuf-body.ts');
+      return { obj: decodeProtobufBody(raw), raw };
+    }
+    const text = raw.toString('utf8');
+    if (text.trim() === '') throw badRequest('the request body is empty: an object is required');
+    const v = fmt === 'yaml' ? parseYamlBody(text) : parseJsonBody(text);
+    return { obj: requireObject(v), raw };
+  }
+
+  private writeParams(ctx: RequestContext): WriteParams {
+    const p: WriteParams = {};
+    if (parseDryRun(ctx.url)) p.dryRun = true;
+    const fm = ctx.url.searchParams.get('fieldManager');
+    if (fm !== null) {
+      if (fm.length > 128) throw invalid({ group: '', kind: 'Object' }, '', [fieldError.tooLong('fieldManager', 128)]);
+      p.fieldManager = fm;
+    }
+    const fv = ctx.url.searchParams.get('fieldValidation');
+    if (fv !== null && fv !== '' && fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
+      throw badRequest(`fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`);
+    }
+    return p;
+  }
+
+  private async create(ctx: RequestContext, store: Store, ns: string): Promise<number> {
+    const fmt = this.format(ctx, false);
+    const params = this.writeParams(ctx);
+    const { obj } = await this.readObject(ctx);
+    const created = await store.create(ns, obj, params);
+    this.respondObject(ctx, store, 201, created, fmt);
+    return 201;
+  }
+
+  private async update(ctx: RequestContext, store: Store, ns: string, name: string): Promise<number> {
+    const fmt = this.format(ctx, false);
+    const params = this.writeParams(ctx);
+    const { obj } = await this.readObject(ctx);
+    const updated = await store.update(ns, name, obj, params);
+    this.respondObject(ctx, store, 200, updated, fmt);
+    return 200;
+  }
+
+  private async patch(ctx: RequestContext, store: Store, ns: string, name: string, subresource?: 'status'): Promise<number> {
+    const fmt = this.format(ctx, false);
+    const params = this.writeParams(ctx);
+    const type = patchTypeOf(ctx.req.headers['content-type']);
+    const raw = await readBody(ctx.req, this.o.maxBodyBytes ?? 3 * 1024 * 1024);
+    const updated = await store.guaranteedUpdate(ns, name, (current) => applyPatch(type, current, raw, { gvk: { group: store.def.group, version: store.def.version, kind: store.def.kind } }), {
+      ...params, ...(subresource ? { subresource } : {}),
+    });
+    this.respondObject(ctx, store, 200, updated, fmt);
+    return 200;
+  }
+
+  private async deleteParams(ctx: RequestContext): Promise<DeleteParams> {
+    const p: DeleteParams = this.writeParams(ctx);
+    const raw = await readBody(ctx.req, this.o.maxBodyBytes ?? 3 * 1024 * 1024);
+    let body: Record<string, unknown> = {};
+    if (raw.length > 0) {
+      const fmt = bodyFormat(ctx.req.headers['content-type']);
+      if (fmt === 'protobuf') {
+        const { decodeProtobufBody } = await import('./protobuf-body.ts');
+        body = decodeProtobufBody(raw) as Record<string, unknown>;
+      } else {
+        const text = raw.toString('utf8');
+        if (text.trim() !== '') body = requireObject(fmt === 'yaml' ? parseYamlBody(text) : parseJsonBody(text)) as Record<string, unknown>;
+      }
+    }
+    const grace = intParam(ctx.url, 'gracePeriodSeconds') ?? (typeof body.gracePeriodSeconds === 'number' ? body.gracePeriodSeconds : undefined);
+    if (grace !== undefined) {
+      if (grace < 0) p.gracePeriodSeconds = 1;
+      else p.gracePeriodSeconds = grace;
+    }
+    let policy = ctx.url.searchParams.get('propagationPolicy') ?? (typeof body.propagationPolicy === 'string' ? body.propagationPolicy : undefined);
+    const orphan = ctx.url.searchParams.get('orphanDependents') ?? (typeof body.orphanDependents === 'boolean' ? String(body.orphanDependents) : undefined);
+    if (orphan !== undefined && orphan !== null) {
+      if (policy) throw invalid({ group: '', kind: 'DeleteOptions' }, '', [fieldError.invalid('propagationPolicy', policy, 'orphanDependents and deletionPropagation cannot be both set')]);
+      policy = orphan === 'true' ? 'Orphan' : 'Background';
+    }
+    if (policy !== undefined && policy !== null) {
+      if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
+        throw invalid({ group: '', kind: 'DeleteOptions' }, '', [fieldError.notSupported('propagationPolicy', policy, ['Foreground', 'Background', 'Orphan', 'nil'])]);
+      }
+      p.propagationPolicy = policy;
+    }
+    const pre = body.preconditions as { uid?: unknown; resourceVersion?: unknown } | undefined;
+    if (pre && typeof pre === 'object') {
+      p.preconditions = {};
+      if (typeof pre.uid === 'string') p.preconditions.uid = pre.uid;
+      if (typeof pre.resourceVersion === 'string') p.preconditions.resourceVersion = pre.resourceVersion;
+    }
+    if (Array.isArray(body.dryRun)) {
+      for (const v of body.dryRun) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${String(v)}": supported values: "All"`);
+      if (body.dryRun.length > 0) p.dryRun = true;
+    }
+    return p;
+  }
+
+  private async delete(ctx: RequestContext, store: Store, ns: string, name: string): Promise<number> {
+    const fmt = this.format(ctx, false);
+    const params = await this.deleteParams(ctx);
+    const r = await store.delete(ns, name, params);
+    if (r.returnObject || !r.deleted) {
+      this.respondObject(ctx, store, 200, r.obj, fmt);
+    } else {
+      sendJson(ctx.res, 200, {
+        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
+        details: { name, ...(store.def.group ? { group: store.def.group } : {}), kind: store.def.plural, uid: r.obj.metadata.uid },
+      });
+    }
+    return 200;
+  }
+
+  private async deleteCollection(ctx: RequestContext, store: Store, ns: string): Promise<number> {
+    this.format(ctx, false);
+    const params = await this.deleteParams(ctx);
+    const list = this.listParams(ctx.url);
+    const objs = await store.deleteCollection(ns, list, params);
+    sendJson(ctx.res, 200, { kind: `${store.def.kind}List`, apiVersion: store.apiVersion, metadata: {}, items: objs });
+    return 200;
+  }
+
+  private async watch(ctx: RequestContext, store: Store, p: ResourcePath): Promise<void> {
+    ctx.req.resume();
+    this.checkScope(store, p);
+    if (ctx.method !== 'GET') throw methodNotAllowed('the server does not allow this method on the requested resource');
+    const fmt = this.format(ctx, true);
+    const params = this.listParams(ctx.url);
+    if (p.name) {
+      params.fieldSelector = [...(params.fieldSelector ?? []), { field: 'metadata.name', operator: '=', value: p.name }];
+    }
+    store.checkFieldSelector(params.fieldSelector);
+    const q = ctx.url.searchParams;
+    await serveWatch(ctx, store, {
+      namespace: store.def.namespaced ? p.namespace : '',
+      params,
+      allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+      sendInitialEvents: q.get('sendInitialEvents') === null ? undefined : q.get('sendInitialEvents') === 'true',
+      timeoutSeconds: intParam(ctx.url, 'timeoutSeconds'),
+      table: fmt.kind === 'table' ? { version: fmt.version, include: parseIncludeObject(q.get('includeObject')) } : undefined,
+      register: this.o.registerWatch,
+    });
+  }
+
+  private async subresource(ctx: RequestContext, store: Store, p: ResourcePath, ns: string): Promise<number> {
+    const { method, req } = ctx;
+    const def = store.def;
+    const sub = p.subresource;
+    if (sub === 'status' && def.subresources?.status) {
+      if (method === 'GET') {
+        req.resume();
+        this.respondObject(ctx, store, 200, await store.get(ns, p.name), this.format(ctx, true));
+        return 200;
+      }
+      if (method === 'PUT') {
+        const fmt = this.format(ctx, false);
+        const params = this.writeParams(ctx);
+        const { obj } = await this.readObject(ctx);
+        const updated = await store.update(ns, p.name, obj, { ...params, subresource: 'status' });
+        this.respondObject(ctx, store, 200, updated, fmt);
+        return 200;
+      }
+      if (method === 'PATCH') return this.patch(ctx, store, ns, p.name, 'status');
+      req.resume();
+      throw methodNotAllowed('the server does not allow this method on the requested resource');
+    }
+    if (sub === 'scale' && def.subresources?.scale) {
+      return scaleOf(ctx, store, { namespace: ns, name: p.name, readObject: () => this.readObject(ctx), readRaw: () => readBody(ctx.req, 3 * 1024 * 1024), writeParams: () => this.writeParams(ctx) });
+    }
+    if (sub === 'binding' && def.kind === 'Pod' && def.group === '') {
+      if (method !== 'POST') throw methodNotAllowed('the server does not allow this method on the requested resource');
+      const params = this.writeParams(ctx);
+      const { obj } = await this.readObject(ctx);
+      const { bindPod } = await import('./binding.ts');
+      await bindPod(store, ns, p.name, obj, params);
+      sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      return 201;
+    }
+    if (sub === 'finalize' && def.kind === 'Namespace' && def.group === '') {
+      if (method !== 'PUT') throw methodNotAllowed('the server does not allow this method on the requested resource');
+      const params = this.writeParams(ctx);
+      const { obj } = await this.readObject(ctx);
+      const fin = ((obj.spec as { finalizers?: unknown } | undefined)?.finalizers ?? []) as string[];
+      const updated = await store.guaranteedUpdate(ns, p.name, (cur) => {
+        cur.spec = { ...(cur.spec as object | undefined), finalizers: fin };
+        if (fin.length === 0) delete (cur.spec as { finalizers?: unknown }).finalizers;
+        return cur;
+      }, { ...params, subresource: 'finalize' });
+      this.respondObject(ctx, store, 200, updated, this.format(ctx, false));
+      return 200;
+    }
+    req.resume();
+    if (!p.name) throw pathNotFound();
+    // Subresources of other components (log, exec, …) are served once those components exist.
+    await store.get(ns, p.name).catch((e: unknown) => {
+      throw e instanceof ApiError ? e : notFound(def, p.name);
+    });
+    throw pathNotFound();
+  }
+}

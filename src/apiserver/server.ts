@@ -1,0 +1,316 @@
+/**
+ * The API server: the HTTP edge (body limits, in-flight limit, content negotiation), routing to discovery,
+ * OpenAPI, health and the resource handlers, and its lifecycle (start, graceful stop).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
+import type { ResourceDefinition } from '../api/resource.ts';
+import type { Storage } from '../storage/interface.ts';
+import { logger } from '../base/log.ts';
+import { ApiError, pathNotFound, toApiError, tooLarge, tooManyRequests, notAcceptable, methodNotAllowed } from './errors.ts';
+import { parsePath } from './routes.ts';
+import {
+  AGGREGATED_DISCOVERY_CT, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions,
+} from './discovery.ts';
+import { Store } from './registry/store.ts';
+import type { StoreHooks } from './registry/store.ts';
+import { ServiceAllocator } from './registry/service-allocator.ts';
+import { ApiMetrics } from './metrics.ts';
+import { ResourceHandler } from './resource-handler.ts';
+import type { RequestContext } from './request.ts';
+import { sendJson, sendStatus } from './request.ts';
+import { versionInfo } from './version.ts';
+import type { OpenApiDocuments } from './openapi/documents.ts';
+
+const log = logger('apiserver');
+
+/** Options of an API server. */
+export interface ApiServerOptions {
+  catalog: ResourceDefinition[];
+  storage: Storage;
+  /** Bind address (default 127.0.0.1). */
+  host?: string;
+  /** Port (0 = any free port). */
+  port?: number;
+  /** Request bodies above this are refused with 413 (default 3 MiB, as upstream). */
+  maxBodyBytes?: number;
+  /** Non-long-running requests served at once before 429 (upstream --max-requests-inflight 400 + mutating 200). */
+  maxInFlight?: number;
+  /** OpenAPI documents; when absent /openapi answers 404. */
+  openapi?: OpenApiDocuments;
+  /** Objects created at start-up if missing (default namespaces…). */
+  bootstrap?: { def: ResourceDefinition; namespace: string; object: Record<string, unknown> }[];
+}
+
+/** A running Skiff API server. */
+export class ApiServer {
+  readonly metrics = new ApiMetrics();
+  readonly stores = new Map<string, Store>();
+  private readonly opts: ApiServerOptions;
+  private server: http.Server | null = null;
+  private readonly abort = new AbortController();
+  private cacheLoops: Promise<void>[] = [];
+  private inFlight = 0;
+  private readonly sockets = new Set<Socket>();
+  private readonly watchClosers = new Set<() => void>();
+  private handler!: ResourceHandler;
+  private ready = false;
+  private stopping = false;
+
+  constructor(opts: ApiServerOptions) {
+    this.opts = opts;
+  }
+
+  /** The store of a kind by group and plural. */
+  storeFor(group: string, resource: string): Store | undefined {
+    for (const s of this.stores.values()) {
+      if (s.def.group === group && s.def.plural === resource) return s;
+    }
+    return undefined;
+  }
+
+  /** Starts caches, bootstraps objects and listens. Resolves with the bound address. */
+  async start(): Promise<{ host: string; port: number; url: string }> {
+    const nsStore = () => this.storeFor('', 'namespaces');
+    const namespaceLookup = async (name: string): Promise<{ phase: string } | null> => {
+      const ns = nsStore();
+      if (!ns) return { phase: 'Active' };
+      const cached = ns.cache.get(ns.key('', name));
+      const obj = cached?.obj ?? (await ns.get('', name).catch(() => null));
+      if (!obj) return null;
+      const status = obj.status as { phase?: string } | undefined;
+      return { phase: obj.metadata.deletionTimestamp ? 'Terminating' : (status?.phase ?? 'Active') };
+    };
+    const allocator = new ServiceAllocator(this.opts.storage);
+    const serviceHooks: StoreHooks = {
+      beforeCreate: async (obj, o) => {
+        const keys = await allocator.allocate(obj, o);
+        return keys.length > 0 ? () => allocator.release(keys) : undefined;
+      },
+      beforeUpdate: async (obj, old, o) => {
+        if (o.dryRun) return undefined;
+        const keys = await allocator.reconcileUpdate(obj, old);
+        return keys.length > 0 ? () => allocator.release(keys) : undefined;
+      },
+      afterDelete: async (obj) => allocator.release(allocator.keysOf(obj)),
+    };
+    for (const def of this.opts.catalog) {
+      const hooks = def.group === '' && def.kind === 'Service' ? serviceHooks : undefined;
+      const store = new Store(def, { storage: this.opts.storage, namespaceLookup, ...(hooks ? { hooks } : {}) });
+      this.stores.set(`${def.group}/${def.version}/${def.plural}`, store);
+      this.cacheLoops.push(store.cache.start(this.abort.signal));
+    }
+    await Promise.all([...this.stores.values()].map((s) => s.cache.ready));
+    for (const b of this.opts.bootstrap ?? []) {
+      const store = this.storeFor(b.def.group, b.def.plural);
+      if (!store) continue;
+      const name = (b.object.metadata as { name: string }).name;
+      try {
+        await store.get(b.namespace, name);
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 404) {
+          await store.create(b.namespace, structuredClone(b.object)).catch((err: unknown) => {
+            if (!(err instanceof ApiError && err.code === 409)) throw err;
+          });
+        } else throw e;
+      }
+    }
+    this.handler = new ResourceHandler({
+      stores: this.stores, metrics: this.metrics, registerWatch: (close) => {
+        this.watchClosers.add(close);
+        return () => this.watchClosers.delete(close);
+      },
+      signal: this.abort.signal,
+    });
+    const server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        log.error('unhandled request failure', { err: e });
+        if (!res.headersSent) sendStatus(res, toApiError(e));
+        else res.destroy();
+      });
+    });
+    server.keepAliveTimeout = 65_000;
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    this.server = server;
+    const host = this.opts.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.ready = true;
+    const addr = server.address() as AddressInfo;
+    const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return { host: addr.address, port: addr.port, url: `http://${urlHost}:${addr.port}` };
+  }
+
+  /** Stops accepting requests, ends watches, waits for in-flight requests (bounded) and stops the caches. */
+  async stop(opts: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.ready = false;
+    const server = this.server;
+    const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    for (const close of [...this.watchClosers]) close();
+    server?.closeIdleConnections();
+    const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+    while (this.inFlight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    this.abort.abort();
+    await Promise.allSettled(this.cacheLoops);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const pathname = url.pathname;
+    const method = req.method ?? 'GET';
+    // Health and version first: cheap and never throttled.
+    if (pathname === '/healthz' || pathname === '/livez' || pathname === '/readyz' ||
+        pathname.startsWith('/healthz/') || pathname.startsWith('/livez/') || pathname.startsWith('/readyz/')) {
+      const ok = pathname.startsWith('/readyz') ? this.ready && !this.stopping : true;
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      res.end(ok ? 'ok' : 'not ready');
+      return;
+    }
+    if (pathname === '/version' || pathname === '/version/') {
+      sendJson(res, 200, versionInfo());
+      return;
+    }
+    if (pathname === '/metrics') {
+      const m = await this.metrics.render();
+      res.writeHead(200, { 'Content-Type': m.contentType });
+      res.end(m.body);
+      return;
+    }
+    const isWatch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1' || pathname.includes('/watch/');
+    const longRunning = isWatch || /\/(log|exec|attach|portforward|proxy)$/.test(pathname);
+    const limit = this.opts.maxInFlight ?? 600;
+    if (!longRunning && this.inFlight >= limit) {
+      req.resume();
+      sendStatus(res, tooManyRequests('Too many requests, please try again later.'));
+      return;
+    }
+    if (!longRunning) this.inFlight++;
+    this.metrics.inflight.set(this.inFlight);
+    const ctx: RequestContext = { req, res, url, method, started };
+    try {
+      await this.route(ctx, isWatch);
+    } catch (e) {
+      const err = toApiError(e);
+      if (err.code >= 500) log.error('request failed', { method, path: pathname, err: e });
+      if (!res.headersSent) sendStatus(res, err);
+      else res.end();
+    } finally {
+      if (!longRunning) this.inFlight--;
+      this.metrics.inflight.set(this.inFlight);
+    }
+  }
+
+  private async route(ctx: RequestContext, isWatch: boolean): Promise<void> {
+    const { url, method, res, req } = ctx;
+    const pathname = url.pathname;
+    if (pathname.startsWith('/openapi/')) {
+      req.resume();
+      this.serveOpenApi(ctx);
+      return;
+    }
+    const parsed = parsePath(pathname);
+    const catalog = this.opts.catalog;
+    switch (parsed.type) {
+      case 'discovery-root': {
+        req.resume();
+        if (method !== 'GET') throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+        const accept = req.headers.accept ?? '';
+        if (accept.includes('as=APIGroupDiscoveryList') && accept.includes('g=apidiscovery.k8s.io') && accept.includes('v=v2') && !accept.startsWith('application/json,')) {
+          sendJson(res, 200, aggregatedDiscovery(catalog, parsed.which), { contentType: AGGREGATED_DISCOVERY_CT });
+        } else if (parsed.which === 'api') {
+          const host = req.headers.host ?? `127.0.0.1`;
+          sendJson(res, 200, apiVersions(host));
+        } else {
+          sendJson(res, 200, apiGroupList(catalog));
+        }
+        return;
+      }
+      case 'discovery-group': {
+        req.resume();
+        const doc = apiGroup(catalog, parsed.group);
+        if (!doc) throw pathNotFound();
+        sendJson(res, 200, doc);
+        return;
+      }
+      case 'discovery-version': {
+        req.resume();
+        const doc = apiResourceList(catalog, parsed.group, parsed.version);
+        if (!doc) throw pathNotFound();
+        sendJson(res, 200, doc);
+        return;
+      }
+      case 'resource': {
+        const store = this.stores.get(`${parsed.path.group}/${parsed.path.version}/${parsed.path.resource}`);
+        if (!store) {
+          req.resume();
+          throw pathNotFound();
+        }
+        await this.handler.handle(ctx, store, parsed.path, isWatch);
+        return;
+      }
+      default:
+        req.resume();
+        if (pathname === '/' ) {
+          sendJson(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
+          return;
+        }
+        throw pathNotFound();
+    }
+  }
+
+  private serveOpenApi(ctx: RequestContext): void {
+    const { url, res, req } = ctx;
+    const provider = this.opts.openapi;
+    if (!provider) throw pathNotFound();
+    const p = url.pathname;
+    if (p === '/openapi/v2' || p === '/openapi/v2/') {
+      const accept = req.headers.accept ?? '';
+      if (accept !== '' && !/application\/json|\*\/\*/.test(accept)) throw notAcceptable('only application/json is served for /openapi/v2');
+      sendBytes(res, provider.v2DocumentBytes());
+      return;
+    }
+    if (p === '/openapi/v3' || p === '/openapi/v3/') {
+      sendBytes(res, provider.v3IndexBytes());
+      return;
+    }
+    if (p.startsWith('/openapi/v3/')) {
+      const doc = provider.v3DocumentBytes(p.slice('/openapi/v3/'.length));
+      if (!doc) throw pathNotFound();
+      sendBytes(res, doc);
+      return;
+    }
+    throw pathNotFound();
+  }
+
+  /** Body size limit in bytes. */
+  get maxBodyBytes(): number {
+    return this.opts.maxBodyBytes ?? 3 * 1024 * 1024;
+  }
+}
+
+function sendBytes(res: http.ServerResponse, body: Uint8Array): void {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.byteLength });
+  res.end(body);
+}
+
+export { tooLarge };

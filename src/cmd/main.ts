@@ -1,0 +1,64 @@
+/**
+ * The skiff executable: one binary, subcommands for the control plane, the agent and client verbs.
+ * Errors reach the user as one line, never a stack trace.
+ */
+import { Command, CommanderError } from 'commander';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { setVerbosity } from '../base/log.ts';
+import { SKIFF_VERSION } from '../apiserver/version.ts';
+
+function defaultDataDir(): string {
+  return process.env.SKIFF_DATA_DIR ?? join(homedir(), '.skiff');
+}
+
+function portNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Builds the command tree. */
+export function buildProgram(): Command {
+  const program = new Command('skiff')
+    .description('Skiff: a lightweight Kubernetes-compatible cluster')
+    .version(SKIFF_VERSION, '--skiff-version', 'print the skiff version')
+    .option('-v, --v <level>', 'log verbosity', '0')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  program.hook('preAction', (cmd) => {
+    const v = Number(cmd.opts().v ?? 0);
+    if (Number.isFinite(v)) setVerbosity(v);
+  });
+  program
+    .command('server')
+    .description('start the control plane (API server with embedded storage)')
+    .option('--data-dir <dir>', 'directory for state, kubeconfig and snapshots', defaultDataDir())
+    .option('--port <port>', 'port to listen on (0 = any free port)', portNumber, 6443)
+    .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
+    .option('--datastore <url>', 'sqlite:///path/state.db (default, under the data dir) or etcd://host:port[,host:port]')
+    .option('--no-agent', 'do not start the embedded node agent')
+    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean }) => {
+      const { runServer } = await import('./server.ts');
+      process.exitCode = await runServer(opts);
+    });
+  return program;
+}
+
+/** Entry point: runs argv and maps every failure to one line on stderr and a non-zero exit. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`error: ${msg.split('\n')[0]}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);
