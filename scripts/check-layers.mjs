@@ -5,7 +5,7 @@ import { join, relative, resolve, dirname } from 'node:path';
 
 const allowed = {
   base: [],
-  api: ['base'],
+  api: ['base', 'generated'],
   storage: ['base'],
   apiserver: ['base', 'api', 'storage'],
   client: ['base', 'api'],

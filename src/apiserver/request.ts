@@ -18,7 +18,7 @@ export function sendJson(
   res: http.ServerResponse,
   code: number,
   body: unknown,
-  opts: { contentType?: string; headers?: Record<string, string> } = {},
+  opts: { contentType?: string; headers?: Record<string, string | string[]> } = {},
 ): void {
   const data = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body : JSON.stringify(body);
   res.writeHead(code, {

@@ -20,6 +20,15 @@ import { fieldError } from '../api/meta/field-errors.ts';
 import { stringify as yamlStringify } from 'yaml';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import { scaleOf } from './scale.ts';
+import { findFieldProblems, parseFieldValidation, strictDecodingMessage } from './openapi/field-validation.ts';
+import type { Store as StoreT } from './registry/store.ts';
+
+/** Collects `Warning` response headers for one request. */
+type Warnings = string[];
+
+function warningHeaders(w: Warnings): Record<string, string[]> {
+  return w.length > 0 ? { Warning: w.map((m) => `299 - ${JSON.stringify(m)}`) } : {};
+}
 
 /** Dependencies of the resource handler. */
 export interface ResourceHandlerOptions {
@@ -152,7 +161,7 @@ export class ResourceHandler {
     return f;
   }
 
-  private respondObject(ctx: RequestContext, store: Store, code: number, obj: StoredObject, fmt: ResponseFormat, headers: Record<string, string> = {}): void {
+  private respondObject(ctx: RequestContext, store: Store, code: number, obj: StoredObject, fmt: ResponseFormat, headers: Record<string, string | string[]> = {}): void {
     if (fmt.kind === 'table') {
       const include = parseIncludeObject(ctx.url.searchParams.get('includeObject'));
       const t = buildTable(store.def, [obj], { now: Date.now(), include, version: fmt.version, resourceVersion: obj.metadata.resourceVersion ?? '' });
@@ -214,7 +223,7 @@ export class ResourceHandler {
     return 200;
   }
 
-  private async readObject(ctx: RequestContext): Promise<{ obj: KubeObject; raw: Buffer }> {
+  private async readObject(ctx: RequestContext, check?: { store: StoreT; warnings: Warnings }): Promise<{ obj: KubeObject; raw: Buffer }> {
     const fmt = bodyFormat(ctx.req.headers['content-type']);
     const raw = await readBody(ctx.req, this.o.maxBodyBytes ?? 3 * 1024 * 1024);
     if (fmt === 'protobuf') {
@@ -224,7 +233,22 @@ export class ResourceHandler {
     const text = raw.toString('utf8');
     if (text.trim() === '') throw badRequest('the request body is empty: an object is required');
     const v = fmt === 'yaml' ? parseYamlBody(text) : parseJsonBody(text);
-    return { obj: requireObject(v), raw };
+    const obj = requireObject(v);
+    if (check) this.checkFields(ctx, check.store, text, fmt, check.warnings);
+    return { obj, raw };
+  }
+
+  /** Server-side field validation (fieldValidation=Strict|Warn|Ignore; upstream's default is Warn). */
+  private checkFields(ctx: RequestContext, store: StoreT, text: string, fmt: 'json' | 'yaml', warnings: Warnings): void {
+    const mode = parseFieldValidation(ctx.url.searchParams.get('fieldValidation'));
+    if (mode === undefined || mode === 'Ignore') return;
+    const def = store.def;
+    const problems = findFieldProblems(text, { group: def.group, version: def.version, kind: def.kind }, { format: fmt });
+    if (problems.length === 0) return;
+    if (mode === 'Strict') {
+      throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${strictDecodingMessage(problems)}`);
+    }
+    warnings.push(...problems);
   }
 
   private writeParams(ctx: RequestContext): WriteParams {
@@ -245,18 +269,20 @@ export class ResourceHandler {
   private async create(ctx: RequestContext, store: Store, ns: string): Promise<number> {
     const fmt = this.format(ctx, false);
     const params = this.writeParams(ctx);
-    const { obj } = await this.readObject(ctx);
+    const warnings: Warnings = [];
+    const { obj } = await this.readObject(ctx, { store, warnings });
     const created = await store.create(ns, obj, params);
-    this.respondObject(ctx, store, 201, created, fmt);
+    this.respondObject(ctx, store, 201, created, fmt, warningHeaders(warnings));
     return 201;
   }
 
   private async update(ctx: RequestContext, store: Store, ns: string, name: string): Promise<number> {
     const fmt = this.format(ctx, false);
     const params = this.writeParams(ctx);
-    const { obj } = await this.readObject(ctx);
+    const warnings: Warnings = [];
+    const { obj } = await this.readObject(ctx, { store, warnings });
     const updated = await store.update(ns, name, obj, params);
-    this.respondObject(ctx, store, 200, updated, fmt);
+    this.respondObject(ctx, store, 200, updated, fmt, warningHeaders(warnings));
     return 200;
   }
 
