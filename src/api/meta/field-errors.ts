@@ -47,13 +47,14 @@ function quoteValue(v: unknown): string {
 }
 
 /**
- * The message of one field error, worded as apimachinery's Error(): `spec.replicas: Invalid value: -1: must be
- * greater than or equal to 0`, `metadata.name: Required value: name or generateName is required`.
+ * The message of one field error without its field, as apimachinery's ErrorBody(): `Invalid value: -1: must be
+ * greater than or equal to 0`, `Required value: name or generateName is required`. StatusCause messages use it.
  */
-export function fieldErrorMessage(e: FieldError): string {
+export function fieldErrorBody(e: FieldError): string {
+  // Upstream omits the value of Required, Forbidden, TooLong and Internal errors.
   const hasValue = e.type !== 'FieldValueRequired' && e.type !== 'FieldValueForbidden' && e.type !== 'FieldValueTooLong' &&
-    e.type !== 'FieldValueTooMany' && e.type !== 'InternalError' && e.value !== undefined;
-  let s = `${e.field}: ${typeText[e.type]}`;
+    e.type !== 'InternalError' && e.value !== undefined;
+  let s = typeText[e.type];
   if (hasValue) s += `: ${quoteValue(e.value)}`;
   if (e.type === 'FieldValueNotSupported' && e.supported && e.supported.length > 0) {
     s += `: supported values: ${e.supported.map((x) => JSON.stringify(x)).join(', ')}`;
@@ -61,6 +62,14 @@ export function fieldErrorMessage(e: FieldError): string {
     s += `: ${e.detail}`;
   }
   return s;
+}
+
+/**
+ * The message of one field error, worded as apimachinery's Error(): `spec.replicas: Invalid value: -1: must be
+ * greater than or equal to 0`, `metadata.name: Required value: name or generateName is required`.
+ */
+export function fieldErrorMessage(e: FieldError): string {
+  return `${e.field}: ${fieldErrorBody(e)}`;
 }
 
 /** Constructors in the style of field.Required(path, detail) etc. */
