@@ -57,8 +57,7 @@ export async function runServer(o: ServerOptions): Promise<number> {
     await storage.close().catch(() => undefined);
     throw e;
   }
-  const compaction = new AbortController();
-  void startCompactor(storage, { intervalMs: 5 * 60 * 1000, signal: compaction.signal });
+  const compactor = startCompactor(storage, { intervalMs: 5 * 60 * 1000 });
   const kubeconfig = writeAdminKubeconfig(dataDir, addr.url);
   log.info('skiff server ready', { url: addr.url, engine: storage.engine, ms: Date.now() - started });
   process.stdout.write(`skiff server listening on ${addr.url}\nadmin kubeconfig written to ${kubeconfig}\n  export KUBECONFIG=${kubeconfig}\n`);
@@ -70,8 +69,8 @@ export async function runServer(o: ServerOptions): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  compaction.abort();
   await api.stop({ timeoutMs: 10_000 });
+  await compactor.stop();
   await storage.close();
   log.info('stopped');
   return 0;

@@ -1,0 +1,123 @@
+/**
+ * Benchmark targets for etcd: the Skiff etcd engine and, as the reference line, raw etcd through the
+ * same etcd3 client (plain Put/Range, no compare-and-swap). bench/storage/storage-bench.ts imports
+ * etcdBenchTargets(); run this file directly for a quick two-row put table:
+ *   node --import tsx bench/storage/etcd-engines.ts [--puts 2000] [--rounds 5]
+ * Uses a private etcd from startEtcd (fsync on), or $SKIFF_ETCD_ENDPOINTS (comma-separated) when set.
+ */
+import { pathToFileURL } from 'node:url';
+import { Etcd3 } from 'etcd3';
+import { setLogSink } from '../../src/base/log.ts';
+import type { Storage } from '../../src/storage/interface.ts';
+import { startEtcd } from '../../src/storage/etcd/etcd-process.ts';
+import { openEtcdStorage } from '../../src/storage/etcd/etcd-storage.ts';
+
+/** One row of the storage benchmark: something that creates and reads keys. */
+export interface BenchTarget {
+  /** The row label ("etcd engine", "raw etcd (etcd3)"). */
+  readonly name: string;
+  /** Writes a new key (the engine: create with compare-and-swap; raw: a plain Put). */
+  create(key: string, value: Uint8Array): Promise<void>;
+  /** Reads one key. */
+  get(key: string): Promise<void>;
+  /** The Storage behind the row, for list and watch benchmarks; absent for raw etcd. */
+  readonly storage?: Storage;
+  /** Releases the client (not the etcd server). */
+  close(): Promise<void>;
+}
+
+/** Opens both etcd rows on one etcd server (a private one unless `endpoints` is given); `stop` ends everything. */
+export async function etcdBenchTargets(opts: { endpoints?: string[] } = {}): Promise<{ targets: BenchTarget[]; stop(): Promise<void> }> {
+  const fromEnv = process.env['SKIFF_ETCD_ENDPOINTS']?.split(',').filter((e) => e !== '');
+  const given = opts.endpoints ?? (fromEnv && fromEnv.length > 0 ? fromEnv : undefined);
+  const etcd = given === undefined ? await startEtcd() : undefined;
+  const endpoints = given ?? etcd?.endpoints ?? [];
+  const storage = await openEtcdStorage(endpoints);
+  const raw = new Etcd3({ hosts: endpoints });
+  const engine: BenchTarget = {
+    name: 'etcd engine',
+    storage,
+    create: async (key, value) => {
+      await storage.create(key, value);
+    },
+    get: async (key) => {
+      await storage.get(key);
+    },
+    close: () => storage.close(),
+  };
+  const reference: BenchTarget = {
+    name: 'raw etcd (etcd3)',
+    create: async (key, value) => {
+      await raw.put(key).value(Buffer.from(value));
+    },
+    get: async (key) => {
+      await raw.get(key).buffer();
+    },
+    close: async () => raw.close(),
+  };
+  return {
+    targets: [engine, reference],
+    stop: async () => {
+      await engine.close();
+      await reference.close();
+      await etcd?.stop();
+    },
+  };
+}
+
+/** Runs `total` operations with at most `inFlight` outstanding; returns operations per second. */
+export async function opsPerSecond(total: number, inFlight: number, op: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, total) }, async () => {
+      while (next < total) await op(next++);
+    }),
+  );
+  return total / ((performance.now() - started) / 1000);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+async function main(): Promise<void> {
+  setLogSink(null);
+  const arg = (name: string, dflt: number): number => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  };
+  const puts = arg('--puts', 2000);
+  const rounds = arg('--rounds', 5);
+  const { targets, stop } = await etcdBenchTargets();
+  const value = new Uint8Array(256).fill(120);
+  const results = new Map<string, { seq: number[]; par: number[]; gets: number[] }>();
+  try {
+    // Rounds alternate the order of the rows and the median is reported, so that warm-up and a
+    // neighbour's load spike do not favour one row.
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const t of order) {
+        const base = `/bench/${Date.now()}/${round}/${t.name.replace(/\W+/g, '-')}`;
+        await opsPerSecond(200, 16, (k) => t.create(`${base}/warm/${k}`, value));
+        const r = results.get(t.name) ?? { seq: [], par: [], gets: [] };
+        results.set(t.name, r);
+        r.seq.push(await opsPerSecond(Math.max(100, Math.floor(puts / 5)), 1, (k) => t.create(`${base}/seq/${k}`, value)));
+        r.par.push(await opsPerSecond(puts, 64, (k) => t.create(`${base}/par/${k}`, value)));
+        r.gets.push(await opsPerSecond(puts, 64, (k) => t.get(`${base}/par/${k}`)));
+      }
+    }
+  } finally {
+    await stop();
+  }
+  const rows: string[][] = [['target', 'creates/s seq', 'creates/s 64 in flight', 'gets/s 64 in flight']];
+  for (const [name, r] of results) rows.push([name, ...[r.seq, r.par, r.gets].map((xs) => median(xs).toFixed(0))]);
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length))) ?? [];
+  process.stdout.write(`median of ${rounds} rounds, ${puts} creates per round, 256-byte values\n`);
+  for (const row of rows) process.stdout.write(row.map((cell, c) => cell.padStart(widths[c] ?? 0)).join('  ') + '\n');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+}

@@ -1,0 +1,806 @@
+/**
+ * The etcd engine: the Storage interface mapped straight onto etcd v3's KV, Txn, Watch, Lease and
+ * Compact through the etcd3 client's RPC layer, for several API servers sharing one etcd cluster.
+ * Revisions, compaction and watch history are etcd's own; nothing is cached here except leases.
+ */
+import { AlarmAction, Etcd3, type IKeyValue, type IOptions, type IRangeRequest, type IWatchResponse, type IDuplexStream, type IWatchRequest } from 'etcd3';
+import { backoffDelay } from '../../base/backoff.ts';
+import { sleep } from '../../base/clock.ts';
+import { logger } from '../../base/log.ts';
+import { decodeContinue, encodeContinue } from '../continue-token.ts';
+import { checkValueSize, StorageError } from '../errors.ts';
+import type {
+  DeleteOptions,
+  KeyValue,
+  ListOptions,
+  ListResult,
+  ReadOptions,
+  Storage,
+  UpdateOptions,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from '../interface.ts';
+
+const log = logger('storage-etcd');
+
+/** Options for openEtcdStorage. */
+export interface EtcdStorageOptions {
+  /** Prepended to every key on the wire and stripped from keys returned; default none (keys verbatim). */
+  keyPrefix?: string;
+  /** Bound on the reachability check at open and in health() (ms); default 5000. */
+  dialTimeoutMs?: number;
+  /** Deadline of every unary request (ms); default 15000. */
+  requestTimeoutMs?: number;
+  /** Events a watch may hold for a slow consumer before it ends with WatchOverflow; default 10000. */
+  watchBufferEvents?: number;
+  /** Upper bound on how long one lease is reused for keys of the same TTL (s); default 60, as kube-apiserver. */
+  leaseReuseSeconds?: number;
+  /** Keys attached to one lease before a new one is granted; default 1000, as kube-apiserver. */
+  leaseMaxObjects?: number;
+}
+
+/** Opens the etcd engine on `endpoints` (host:port or http(s)://host:port); fails with Unavailable naming them when unreachable. */
+export async function openEtcdStorage(endpoints: string[], opts: EtcdStorageOptions = {}): Promise<Storage> {
+  if (endpoints.length === 0) throw new StorageError('Invalid', 'no etcd endpoints given');
+  const normalized = endpoints.map((e) => {
+    const m = /^(https?:\/\/)?([^/\s:]+)(:\d+)?\/?$/.exec(e);
+    if (m === null) throw new StorageError('Invalid', `malformed etcd endpoint ${JSON.stringify(e)} (want host:port or http://host:port)`);
+    return `${m[1] ?? ''}${m[2] ?? ''}${m[3] ?? ':2379'}`;
+  });
+  const storage = new EtcdStorage(normalized, opts);
+  try {
+    await storage.probe(storage.dialTimeoutMs);
+  } catch (e) {
+    storage.destroy();
+    throw new StorageError('Unavailable', `etcd at ${normalized.join(',')} is unreachable: ${oneLine(e)}`, { cause: e });
+  }
+  return storage;
+}
+
+type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+
+// etcd3 wraps calls in a retry policy and per-host circuit breakers by default. Retrying a Txn whose
+// reply was lost could turn a successful create into KeyExists, and a breaker left open after a
+// restart fails calls that would succeed: reads are retried here instead, writes never.
+const passThrough = {
+  // async: etcd3's markFailed hands in a function that throws and expects a rejection back.
+  execute: async (fn: (ctx: { signal: AbortSignal }) => unknown) => fn({ signal: new AbortController().signal }),
+} as unknown as Policy;
+
+const COMPACTED = 'required revision has been compacted';
+const FUTURE = 'required revision is a future revision';
+
+class EtcdStorage implements Storage {
+  readonly engine = 'etcd';
+  readonly dialTimeoutMs: number;
+  private readonly client: Etcd3;
+  private readonly prefix: Buffer;
+  /** A key that is never written, read to learn revisions (inside keyPrefix, so prefix-scoped etcd roles allow it). */
+  private readonly probeKey: Buffer;
+  private readonly requestTimeoutMs: number;
+  private readonly watchBufferEvents: number;
+  private readonly leases: LeaseManager;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly watchStop = new AbortController();
+  private closed = false;
+  /** The highest compacted revision seen; etcd only ever raises it. */
+  private knownCompacted = 0;
+
+  constructor(
+    private readonly endpoints: string[],
+    opts: EtcdStorageOptions,
+  ) {
+    this.prefix = Buffer.from(opts.keyPrefix ?? '', 'utf8');
+    this.probeKey = Buffer.concat([this.prefix, Buffer.from('\u0000skiff-probe')]);
+    this.dialTimeoutMs = opts.dialTimeoutMs ?? 5000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
+    this.watchBufferEvents = opts.watchBufferEvents ?? 10_000;
+    const requestTimeoutMs = this.requestTimeoutMs;
+    this.client = new Etcd3({
+      hosts: endpoints,
+      dialTimeout: this.dialTimeoutMs,
+      // Lists of many objects exceed gRPC's 4 MiB default; etcd itself bounds requests.
+      grpcOptions: { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 },
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
+      faultHandling: { global: passThrough, host: () => passThrough },
+    });
+    this.leases = new LeaseManager(this.client, {
+      reuseSeconds: opts.leaseReuseSeconds ?? 60,
+      maxObjects: opts.leaseMaxObjects ?? 1000,
+    });
+  }
+
+  async get(key: string, opts: ReadOptions = {}): Promise<{ kv: KeyValue | null; revision: number }> {
+    return this.track(async () => {
+      const res = await this.read(key, () => this.client.kv.range({ key: this.wireKey(key), revision: opts.revision ?? 0 }));
+      const raw = res.kvs[0];
+      return { kv: raw === undefined ? null : this.toKv(raw), revision: opts.revision || Number(res.header.revision) };
+    });
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    return this.track(async () => {
+      const range = this.prefixRange(prefix);
+      let start = range.key;
+      let revision = opts.revision ?? 0;
+      if (opts.continue !== undefined && opts.continue !== '') {
+        const token = decodeContinue(opts.continue);
+        if (!token.lastKey.startsWith(prefix)) throw new StorageError('Invalid', 'continue key is not valid: it belongs to another prefix');
+        if (revision !== 0 && revision !== token.revision) {
+          throw new StorageError('Invalid', `revision ${revision} differs from the continue token's revision ${token.revision}`);
+        }
+        revision = token.revision;
+        // Kubernetes' next-key: the smallest key strictly after the last one returned.
+        start = Buffer.concat([this.wireKey(token.lastKey), Buffer.from([0])]);
+      }
+      const limit = opts.limit ?? 0;
+      const req: IRangeRequest = { key: start, range_end: range.end, revision, limit };
+      const res = await this.read(prefix, () => this.client.kv.range(req));
+      const kvs = res.kvs.map((raw) => this.toKv(raw));
+      const snapshot = revision || Number(res.header.revision);
+      const out: ListResult = { kvs, revision: snapshot };
+      const last = kvs[kvs.length - 1];
+      if (res.more && last !== undefined) {
+        out.continue = encodeContinue({ revision: snapshot, lastKey: last.key });
+        out.remaining = Number(res.count) - kvs.length;
+      }
+      return out;
+    });
+  }
+
+  async count(prefix: string): Promise<{ count: number; revision: number }> {
+    return this.track(async () => {
+      const range = this.prefixRange(prefix);
+      const res = await this.read(prefix, () => this.client.kv.range({ key: range.key, range_end: range.end, count_only: true }));
+      return { count: Number(res.count), revision: Number(res.header.revision) };
+    });
+  }
+
+  async create(key: string, value: Uint8Array, opts: WriteOptions = {}): Promise<KeyValue> {
+    checkValueSize(key, value);
+    return this.track(async () => {
+      const wire = this.wireKey(key);
+      const res = await this.writeWithLease(key, opts.ttlSeconds, (lease) =>
+        this.client.kv.txn({
+          // As kube-apiserver: no else branch, the hot path stays one compare and one put.
+          compare: [{ key: wire, target: 'Mod', result: 'Equal', mod_revision: 0 }],
+          success: [{ request_put: { key: wire, value: toBuffer(value), lease } }],
+        }),
+      );
+      if (!res.succeeded) throw new StorageError('KeyExists', `key ${JSON.stringify(key)} already exists`, { key });
+      const rev = Number(res.header.revision);
+      return { key, value, createRevision: rev, modRevision: rev };
+    });
+  }
+
+  async update(key: string, value: Uint8Array, opts: UpdateOptions): Promise<KeyValue> {
+    checkValueSize(key, value);
+    return this.track(async () => {
+      const wire = this.wireKey(key);
+      const res = await this.writeWithLease(key, opts.ttlSeconds, (lease) =>
+        this.client.kv.txn({
+          // The create_revision guard keeps an expected revision of 0 from creating a missing key.
+          compare: [
+            { key: wire, target: 'Create', result: 'Greater', create_revision: 0 },
+            { key: wire, target: 'Mod', result: 'Equal', mod_revision: opts.expectedModRevision },
+          ],
+          success: [{ request_put: { key: wire, value: toBuffer(value), lease, prev_kv: true } }],
+          failure: [{ request_range: { key: wire } }],
+        }),
+      );
+      if (!res.succeeded) throw this.casFailure(key, res.responses[0]?.response_range.kvs[0], opts.expectedModRevision);
+      const rev = Number(res.header.revision);
+      const prev = res.responses[0]?.response_put.prev_kv;
+      return { key, value, createRevision: prev ? Number(prev.create_revision) : rev, modRevision: rev };
+    });
+  }
+
+  async delete(key: string, opts: DeleteOptions = {}): Promise<{ prevKv: KeyValue; revision: number }> {
+    return this.track(async () => {
+      const wire = this.wireKey(key);
+      const expected = opts.expectedModRevision;
+      const res = await this.write(key, () =>
+        this.client.kv.txn({
+          compare: [
+            { key: wire, target: 'Create', result: 'Greater', create_revision: 0 },
+            ...(expected === undefined ? [] : [{ key: wire, target: 'Mod' as const, result: 'Equal' as const, mod_revision: expected }]),
+          ],
+          success: [{ request_delete_range: { key: wire, prev_kv: true } }],
+          failure: [{ request_range: { key: wire } }],
+        }),
+      );
+      if (!res.succeeded) throw this.casFailure(key, res.responses[0]?.response_range.kvs[0], expected);
+      const prev = res.responses[0]?.response_delete_range.prev_kvs[0];
+      if (prev === undefined) throw new StorageError('NotFound', `key ${JSON.stringify(key)} not found`, { key });
+      return { prevKv: this.toKv(prev), revision: Number(res.header.revision) };
+    });
+  }
+
+  watch(prefix: string, opts: WatchOptions): AsyncIterable<WatchEvent> {
+    return { [Symbol.asyncIterator]: () => this.runWatch(prefix, opts) };
+  }
+
+  async currentRevision(): Promise<number> {
+    return this.track(async () => this.headRevision());
+  }
+
+  async compactedRevision(): Promise<number> {
+    return this.track(async () => {
+      // etcd 3.4 has no call that reports the compacted revision, but a read below it fails: find the
+      // smallest readable revision, starting from the last one known (usually one round trip).
+      const current = await this.headRevision();
+      const low = Math.max(this.knownCompacted, 1);
+      if (low >= current || (await this.readableAt(low))) return this.knownCompacted;
+      let bad = low;
+      let good = current;
+      while (good - bad > 1) {
+        const mid = Math.floor((bad + good) / 2);
+        if (await this.readableAt(mid)) good = mid;
+        else bad = mid;
+      }
+      this.noteCompacted(good);
+      return good;
+    });
+  }
+
+  async compact(revision: number): Promise<void> {
+    return this.track(async () => {
+      try {
+        await this.client.kv.compact({ revision });
+        this.noteCompacted(revision);
+      } catch (e) {
+        if (errorText(e).includes(COMPACTED)) return; // already compacted at or beyond `revision`
+        throw this.mapError(e, undefined);
+      }
+    });
+  }
+
+  async health(): Promise<void> {
+    if (this.closed) throw new StorageError('Closed', 'storage is closed');
+    try {
+      await this.probe(this.dialTimeoutMs);
+      const alarms = await this.client.maintenance.alarm({ action: AlarmAction.Get }, { deadline: Date.now() + this.dialTimeoutMs });
+      const active = alarms.alarms.map((a) => String(a.alarm)).filter((a) => a !== 'NONE' && a !== '0');
+      if (active.length > 0) throw new Error(`alarm ${active.join(',')} is active (etcd refuses writes)`);
+    } catch (e) {
+      throw new StorageError('Unavailable', `etcd at ${this.endpoints.join(',')} is not healthy: ${oneLine(e)}`, { cause: e });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watchStop.abort();
+    await Promise.allSettled([...this.inflight]);
+    // Leases are left to expire: revoking them would delete every key still attached.
+    this.destroy();
+  }
+
+  /** Reads the store's head revision with a bounded deadline; used at open and by health(). */
+  async probe(timeoutMs: number): Promise<number> {
+    const res = await this.client.kv.range({ key: this.probeKey, count_only: true }, { deadline: Date.now() + timeoutMs });
+    return Number(res.header.revision);
+  }
+
+  /** Releases the client without waiting for anything. */
+  destroy(): void {
+    this.client.close();
+  }
+
+  // ---- internals ----
+
+  private async track<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new StorageError('Closed', 'storage is closed');
+    const p = fn();
+    this.inflight.add(p);
+    try {
+      return await p;
+    } finally {
+      this.inflight.delete(p);
+    }
+  }
+
+  private async headRevision(): Promise<number> {
+    const res = await this.read(undefined, () => this.client.kv.range({ key: this.probeKey, count_only: true }));
+    return Number(res.header.revision);
+  }
+
+  private async readableAt(revision: number): Promise<boolean> {
+    try {
+      await this.client.kv.range({ key: this.probeKey, count_only: true, revision });
+      return true;
+    } catch (e) {
+      if (errorText(e).includes(COMPACTED)) return false;
+      throw this.mapError(e, undefined);
+    }
+  }
+
+  private noteCompacted(revision: number): void {
+    if (revision > this.knownCompacted) this.knownCompacted = revision;
+  }
+
+  /** Runs an idempotent read, retrying briefly when etcd is momentarily unavailable. */
+  private async read<T>(key: string | undefined, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const mapped = this.mapError(e, key);
+        if (mapped instanceof StorageError && mapped.code === 'Unavailable' && attempt < 2 && !this.closed) {
+          await sleep(backoffDelay(attempt, { initialMs: 50, maxMs: 500, jitter: 0.2 }));
+          continue;
+        }
+        throw mapped;
+      }
+    }
+  }
+
+  /** A write that attaches the TTL's shared lease; a lease that vanished (revoked elsewhere) is replaced once. */
+  private async writeWithLease<T>(key: string, ttlSeconds: number | undefined, fn: (lease: string) => Promise<T>): Promise<T> {
+    if (ttlSeconds === undefined) return this.write(key, () => fn('0'));
+    const lease = await this.leases.get(ttlSeconds);
+    try {
+      return await this.write(key, () => fn(lease));
+    } catch (e) {
+      if (!errorText(e).includes('requested lease not found')) throw e;
+      this.leases.forget(ttlSeconds, lease);
+      const fresh = await this.leases.get(ttlSeconds);
+      return this.write(key, () => fn(fresh));
+    }
+  }
+
+  private async write<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.mapError(e, key);
+    }
+  }
+
+  private casFailure(key: string, raw: IKeyValue | undefined, expected: number | undefined): StorageError {
+    if (raw === undefined) return new StorageError('NotFound', `key ${JSON.stringify(key)} not found`, { key, current: null });
+    const current = this.toKv(raw);
+    return new StorageError(
+      'Conflict',
+      `key ${JSON.stringify(key)} was modified: modRevision is ${current.modRevision}, expected ${expected ?? 'any'}`,
+      { key, current },
+    );
+  }
+
+  private mapError(e: unknown, key: string | undefined): unknown {
+    if (e instanceof StorageError) return e;
+    const text = errorText(e);
+    const k = key === undefined ? {} : { key };
+    if (text.includes(COMPACTED)) return new StorageError('Compacted', 'the requested revision has been compacted', { ...k, cause: e });
+    if (text.includes(FUTURE)) return new StorageError('Invalid', 'the requested revision is newer than the current revision', { ...k, cause: e });
+    if (text.includes('request is too large')) return new StorageError('TooLarge', `request for ${JSON.stringify(key)} is too large for etcd`, { ...k, cause: e });
+    const name = e instanceof Error ? e.constructor.name : '';
+    if (name === 'ClientClosedError') return new StorageError('Closed', 'storage is closed', { ...k, cause: e });
+    if (
+      name === 'GRPCUnavailableError' || name === 'GRPCDeadlineExceededError' || name === 'GRPCCancelledError' ||
+      name === 'GRPCInternalError' || name === 'GRPCAbortedError' || name === 'GRPCResourceExhastedError' ||
+      name === 'BrokenCircuitError' || text.includes('etcdserver: request timed out') ||
+      text.includes('etcdserver: leader changed') || text.includes('etcdserver: no leader')
+    ) {
+      return new StorageError('Unavailable', `etcd at ${this.endpoints.join(',')}: ${oneLine(e)}`, { ...k, cause: e });
+    }
+    return e;
+  }
+
+  private wireKey(key: string): Buffer {
+    const k = Buffer.from(key, 'utf8');
+    return this.prefix.length === 0 ? k : Buffer.concat([this.prefix, k]);
+  }
+
+  /** The etcd key range of a prefix; the empty prefix is every key ("\0" to "\0" in etcd's terms). */
+  private prefixRange(prefix: string): { key: Buffer; end: Buffer } {
+    const wire = this.wireKey(prefix);
+    if (wire.length === 0) return { key: Buffer.from([0]), end: Buffer.from([0]) };
+    return { key: wire, end: rangeEnd(wire) };
+  }
+
+  private fromWire(key: Buffer): string {
+    return key.subarray(this.prefix.length).toString('utf8');
+  }
+
+  private toKv(raw: IKeyValue): KeyValue {
+    return {
+      key: this.fromWire(raw.key),
+      value: raw.value,
+      createRevision: Number(raw.create_revision),
+      modRevision: Number(raw.mod_revision),
+    };
+  }
+
+  private async *runWatch(prefix: string, opts: WatchOptions): AsyncGenerator<WatchEvent> {
+    if (this.closed) throw new StorageError('Closed', 'storage is closed');
+    const signals = [this.watchStop.signal, ...(opts.signal ? [opts.signal] : [])];
+    const signal = AbortSignal.any(signals);
+    if (signal.aborted) return;
+    await this.checkWatchStart(opts.fromRevision);
+    const range = this.prefixRange(prefix);
+    const session = new WatchSession({
+      client: this.client,
+      key: range.key,
+      rangeEnd: range.end,
+      fromRevision: opts.fromRevision,
+      progressIntervalMs: opts.progressIntervalMs ?? 5000,
+      bufferLimit: this.watchBufferEvents,
+      toKv: (raw) => this.toKv(raw),
+      unavailable: (e) => new StorageError('Unavailable', `etcd watch at ${this.endpoints.join(',')} failed: ${oneLine(e)}`, { cause: e }),
+      signal,
+    });
+    try {
+      session.start();
+      for (;;) {
+        const ev = await session.next();
+        if (ev === null) return;
+        yield ev;
+      }
+    } finally {
+      session.stop();
+    }
+  }
+
+  /**
+   * etcd refuses a watch only when its first revision (fromRevision + 1) is compacted; the interface
+   * also refuses fromRevision itself, whose successor's prevKv may already be gone.
+   */
+  private async checkWatchStart(fromRevision: number): Promise<void> {
+    if (fromRevision < 1) {
+      if (this.knownCompacted > 0) throw await this.compactedError(fromRevision);
+      return;
+    }
+    try {
+      await this.client.kv.range({ key: this.probeKey, count_only: true, revision: fromRevision });
+    } catch (e) {
+      const text = errorText(e);
+      if (text.includes(FUTURE)) return;
+      if (text.includes(COMPACTED)) throw await this.compactedError(fromRevision);
+      throw this.mapError(e, undefined);
+    }
+  }
+
+  private async compactedError(fromRevision: number): Promise<StorageError> {
+    const compactRevision = await this.compactedRevision();
+    return new StorageError('Compacted', `watch from revision ${fromRevision} is below the compacted revision ${compactRevision}`, { compactRevision });
+  }
+}
+
+/** Grants leases, reusing one per TTL for a while as kube-apiserver's leaseManager does, to avoid lease churn. */
+class LeaseManager {
+  private readonly byTtl = new Map<number, { id: string; expiresAt: number; attached: number }>();
+  private readonly pending = new Map<number, Promise<void>>();
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly cfg: { reuseSeconds: number; maxObjects: number },
+  ) {}
+
+  /** Drops a cached lease that etcd no longer knows. */
+  forget(ttlSeconds: number, id: string): void {
+    if (this.byTtl.get(ttlSeconds)?.id === id) this.byTtl.delete(ttlSeconds);
+  }
+
+  async get(ttlSeconds: number): Promise<string> {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
+      throw new StorageError('Invalid', `ttlSeconds must be a positive integer, got ${ttlSeconds}`);
+    }
+    for (;;) {
+      const now = Date.now();
+      // kube-apiserver: reuse for min(60 s, 5 % of the TTL), so a key outlives its TTL by at most that.
+      const reuse = Math.min(this.cfg.reuseSeconds, Math.floor(ttlSeconds * 0.05));
+      const cur = this.byTtl.get(ttlSeconds);
+      if (cur !== undefined) {
+        const valid = now + ttlSeconds * 1000 < cur.expiresAt;
+        const sufficient = now + (ttlSeconds + reuse) * 1000 > cur.expiresAt;
+        if (valid && sufficient && cur.attached < this.cfg.maxObjects) {
+          cur.attached++;
+          return cur.id;
+        }
+      }
+      const inFlight = this.pending.get(ttlSeconds);
+      if (inFlight !== undefined) {
+        await inFlight;
+        continue;
+      }
+      const grant = (async () => {
+        const res = await this.client.leaseClient.leaseGrant({ TTL: ttlSeconds + reuse });
+        this.byTtl.set(ttlSeconds, { id: res.ID, expiresAt: now + (ttlSeconds + reuse) * 1000, attached: 0 });
+      })();
+      this.pending.set(ttlSeconds, grant);
+      try {
+        await grant;
+      } finally {
+        this.pending.delete(ttlSeconds);
+      }
+      const fresh = this.byTtl.get(ttlSeconds);
+      if (fresh !== undefined) {
+        fresh.attached++;
+        return fresh.id;
+      }
+    }
+  }
+}
+
+interface WatchSessionConfig {
+  client: Etcd3;
+  key: Buffer;
+  rangeEnd: Buffer;
+  fromRevision: number;
+  progressIntervalMs: number;
+  bufferLimit: number;
+  toKv: (raw: IKeyValue) => KeyValue;
+  unavailable: (e: unknown) => StorageError;
+  signal: AbortSignal;
+}
+
+type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+
+/**
+ * One etcd watch on its own gRPC stream. The stream is owned here rather than through etcd3's
+ * Watcher, which resumes from the last response header (skipping events of a catch-up batch), drops
+ * compact_revision, and cannot take progress requests.
+ */
+class WatchSession {
+  private readonly queue: WatchEvent[] = [];
+  private queuedEvents = 0;
+  private terminal: unknown = null;
+  private ended = false;
+  private wake: (() => void) | null = null;
+  private stream: WatchStream | null = null;
+  private generation = 0;
+  /** The revision of the last event queued. */
+  private delivered: number;
+  /** The revision of the last progress queued: every change up to it has been queued. */
+  private lastProgress = 0;
+  private lastActivity = Date.now();
+  private progressRequested = false;
+  private progressRequestedAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private readonly onAbort = (): void => this.finish(null);
+
+  constructor(private readonly cfg: WatchSessionConfig) {
+    this.delivered = cfg.fromRevision;
+  }
+
+  start(): void {
+    this.cfg.signal.addEventListener('abort', this.onAbort, { once: true });
+    if (this.cfg.progressIntervalMs > 0) {
+      this.timer = setInterval(() => this.tick(), Math.max(10, Math.floor(this.cfg.progressIntervalMs / 2)));
+      this.timer.unref();
+    }
+    void this.open();
+  }
+
+  async next(): Promise<WatchEvent | null> {
+    for (;;) {
+      const ev = this.queue.shift();
+      if (ev !== undefined) {
+        if (ev.type !== 'progress') this.queuedEvents--;
+        return ev;
+      }
+      if (this.terminal !== null) throw this.terminal;
+      if (this.ended) return null;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  stop(): void {
+    this.cfg.signal.removeEventListener('abort', this.onAbort);
+    this.ended = true;
+    this.closeStream();
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.notify();
+  }
+
+  private async open(): Promise<void> {
+    const gen = ++this.generation;
+    let stream: WatchStream;
+    try {
+      stream = await this.cfg.client.watchClient.watch();
+    } catch (e) {
+      this.onStreamError(gen, e);
+      return;
+    }
+    if (gen !== this.generation || this.ended) {
+      endStream(stream);
+      return;
+    }
+    this.stream = stream;
+    stream.on('data', (res) => this.onResponse(gen, res));
+    stream.on('error', (e) => this.onStreamError(gen, e));
+    stream.on('end', () => this.onStreamError(gen, new Error('watch stream ended by the server')));
+    stream.write({
+      create_request: {
+        key: this.cfg.key,
+        range_end: this.cfg.rangeEnd,
+        start_revision: Math.max(this.delivered, this.lastProgress) + 1,
+        prev_kv: true,
+        progress_notify: true,
+      },
+    });
+  }
+
+  private onResponse(gen: number, res: IWatchResponse): void {
+    if (gen !== this.generation || this.ended) return;
+    const compactRevision = Number(res.compact_revision);
+    if (res.canceled) {
+      if (compactRevision > 0) {
+        this.finish(new StorageError('Compacted', `watch from revision ${this.delivered} is below the compacted revision ${compactRevision}`, { compactRevision }));
+      } else {
+        this.finish(this.cfg.unavailable(new Error(`watch canceled by etcd: ${res.cancel_reason || 'no reason given'}`)));
+      }
+      return;
+    }
+    if (res.created) {
+      this.failures = 0;
+      return;
+    }
+    const header = Number(res.header.revision);
+    if (res.events.length === 0) {
+      if (res.watch_id === '-1') {
+        // Answer to our progress request. etcd before 3.4.26 answers at once with its head revision even
+        // while this watch is still catching up, so the revision is trusted only after a grace period
+        // without older events (an older event arriving later ends the watch rather than reorder).
+        const gen2 = this.generation;
+        setTimeout(() => {
+          if (gen2 === this.generation && !this.ended) {
+            this.progressRequested = false;
+            this.emitProgress(header);
+          }
+        }, 250).unref();
+      } else {
+        // etcd's periodic notification reaches synced watchers only: safe as it stands.
+        this.emitProgress(header);
+      }
+      return;
+    }
+    let rev = this.delivered;
+    for (const ev of res.events) {
+      const kv = this.cfg.toKv(ev.kv);
+      if (kv.modRevision <= this.delivered) continue; // replayed after a resume
+      if (kv.modRevision <= this.lastProgress) {
+        this.finish(this.cfg.unavailable(new Error(`event at revision ${kv.modRevision} arrived after progress ${this.lastProgress}`)));
+        return;
+      }
+      const prev = ev.prev_kv ? this.cfg.toKv(ev.prev_kv) : null;
+      // The typings say 'Delete'; the wire (proto enum names) says 'DELETE'.
+      if (String(ev.type).toUpperCase() === 'DELETE') {
+        if (prev === null) {
+          this.finish(new StorageError('Compacted', `the previous value of a delete at revision ${kv.modRevision} was compacted`));
+          return;
+        }
+        this.push({ type: 'delete', key: kv.key, prevKv: prev, revision: kv.modRevision });
+      } else {
+        if (prev === null && kv.createRevision !== kv.modRevision) {
+          this.finish(new StorageError('Compacted', `the previous value of an update at revision ${kv.modRevision} was compacted`));
+          return;
+        }
+        this.push({ type: 'put', kv, prevKv: prev, revision: kv.modRevision });
+      }
+      rev = Math.max(rev, kv.modRevision);
+    }
+    this.delivered = rev;
+    if (this.queuedEvents > this.cfg.bufferLimit) {
+      this.finish(new StorageError('WatchOverflow', `watch consumer fell more than ${this.cfg.bufferLimit} events behind`));
+    }
+  }
+
+  private push(ev: WatchEvent): void {
+    this.queue.push(ev);
+    this.queuedEvents++;
+    this.lastActivity = Date.now();
+    this.notify();
+  }
+
+  private emitProgress(revision: number): void {
+    if (this.cfg.progressIntervalMs <= 0 || this.terminal !== null) return;
+    const rev = Math.max(revision, this.delivered, this.lastProgress);
+    this.lastProgress = rev;
+    this.lastActivity = Date.now();
+    const tail = this.queue[this.queue.length - 1];
+    if (tail?.type === 'progress') tail.revision = rev;
+    else this.queue.push({ type: 'progress', revision: rev });
+    this.notify();
+  }
+
+  private tick(): void {
+    if (this.ended || this.terminal !== null || this.stream === null) return;
+    const now = Date.now();
+    // A request etcd never answered (older servers ignore it) must not stop progress for good.
+    if (this.progressRequested && now - this.progressRequestedAt < Math.max(2 * this.cfg.progressIntervalMs, 1000)) return;
+    if (now - this.lastActivity < this.cfg.progressIntervalMs) return;
+    this.progressRequested = true;
+    this.progressRequestedAt = now;
+    try {
+      this.stream.write({ progress_request: {} });
+    } catch (e) {
+      this.progressRequested = false;
+      log.v(2).info('progress request failed', { error: e });
+    }
+  }
+
+  private onStreamError(gen: number, e: unknown): void {
+    if (gen !== this.generation || this.ended || this.terminal !== null) return;
+    this.closeStream();
+    this.progressRequested = false;
+    // Resume from the last delivered revision, as clientv3 does; give up after a while so the consumer
+    // learns that etcd is gone and can re-list.
+    if (this.failures >= 8) {
+      this.finish(this.cfg.unavailable(e));
+      return;
+    }
+    const delay = backoffDelay(this.failures++, { initialMs: 100, maxMs: 3000, jitter: 0.2 });
+    log.v(1).info('etcd watch stream failed, resuming', { revision: this.delivered, delayMs: Math.round(delay), error: oneLine(e) });
+    const next = ++this.generation;
+    setTimeout(() => {
+      if (next === this.generation && !this.ended && this.terminal === null) void this.open();
+    }, delay).unref();
+  }
+
+  private finish(err: unknown): void {
+    if (this.terminal !== null || this.ended) return;
+    if (err === null) this.ended = true;
+    else this.terminal = err;
+    this.closeStream();
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.notify();
+  }
+
+  private closeStream(): void {
+    const s = this.stream;
+    this.stream = null;
+    this.generation++;
+    if (s !== null) endStream(s);
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+}
+
+/** Ends a watch stream without etcd3 treating it as a failed host (it resets every channel on a writable stream's error). */
+function endStream(s: WatchStream): void {
+  try {
+    s.end();
+    s.cancel();
+  } catch {
+    // already closed
+  }
+}
+
+/** etcd's range end for a byte prefix: the prefix with its last non-0xff byte incremented. */
+function rangeEnd(prefix: Buffer): Buffer {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    const b = prefix[i];
+    if (b !== undefined && b < 0xff) {
+      const end = Buffer.from(prefix.subarray(0, i + 1));
+      end[i] = b + 1;
+      return end;
+    }
+  }
+  // Empty or all-0xff prefix: "\0" as range end means every key from `key` on.
+  return Buffer.from([0]);
+}
+
+function toBuffer(v: Uint8Array): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function oneLine(e: unknown): string {
+  // grpc-js appends an often empty "Resolution note:"; it adds nothing to a one-line message.
+  return errorText(e).replace(/\s+/g, ' ').replace(/\s*Resolution note:\s*$/, '').trim();
+}
