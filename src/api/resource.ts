@@ -80,6 +80,8 @@ export interface ResourceDefinition<T = StoredObject> {
   strategy?: Strategy<T>;
   /** Table columns after NAME (NAME is added automatically); AGE is included explicitly where upstream has it. */
   columns: TableColumn<T>[];
+  /** The kind's columns include NAME themselves (upstream's Event table puts it last, wide only). */
+  ownNameColumn?: boolean;
   /** Field selectors beyond metadata.name and metadata.namespace: label → value extractor. */
   fieldSelectors?: Record<string, (obj: T) => string | undefined>;
   /** Valid example objects for tests (at least one). */

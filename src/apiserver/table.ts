@@ -29,6 +29,7 @@ export function parseIncludeObject(v: string | null): IncludeObject {
 }
 
 function columnsOf(def: ResourceDefinition): TableColumn[] {
+  if (def.ownNameColumn) return def.columns;
   return def.columns.length > 0 ? [NAME_COLUMN, ...def.columns] : [NAME_COLUMN, CREATED_AT_COLUMN];
 }
 

@@ -18,6 +18,12 @@ function portNumber(v: string): number {
   return n;
 }
 
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`invalid count ${JSON.stringify(v)}: must be a positive integer`);
+  return n;
+}
+
 /** Builds the command tree. */
 export function buildProgram(): Command {
   const program = new Command('skiff')
@@ -38,7 +44,8 @@ export function buildProgram(): Command {
     .option('--bind-address <addr>', 'address to listen on', '127.0.0.1')
     .option('--datastore <url>', 'sqlite:///path/state.db (default, under the data dir) or etcd://host:port[,host:port]')
     .option('--no-agent', 'do not start the embedded node agent')
-    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean }) => {
+    .option('--max-requests-inflight <n>', 'requests served at once before answering 429', positiveInt, 600)
+    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean; maxRequestsInflight: number }) => {
       const { runServer } = await import('./server.ts');
       process.exitCode = await runServer(opts);
     });

@@ -21,6 +21,7 @@ export interface ServerOptions {
   bindAddress: string;
   datastore?: string;
   agent: boolean;
+  maxRequestsInflight?: number;
 }
 
 /** Writes the admin kubeconfig atomically and returns its path. */
@@ -49,6 +50,7 @@ export async function runServer(o: ServerOptions): Promise<number> {
   const storage = await openStorage(o.datastore ?? `sqlite://${join(dataDir, 'state.db')}`, { dataDir });
   const api = new ApiServer({
     catalog, storage, host: o.bindAddress, port: o.port, bootstrap: bootstrapObjects(), openapi: buildOpenApi(catalog),
+    ...(o.maxRequestsInflight ? { maxInFlight: o.maxRequestsInflight } : {}),
   });
   let addr: { url: string };
   try {

@@ -303,14 +303,10 @@ function mergeSliceWithSpecialElements(original: unknown[], patch: unknown[], me
   return replace ? [plain, []] : [original, plain];
 }
 
+/** One delete directive removes one matching entry, so that repeated directives can clean up duplicates. */
 function deleteMatchingEntries(original: unknown[], mergeKey: string, value: unknown): unknown[] {
-  const out: unknown[] = [];
-  for (let i = 0; i < original.length; i++) {
-    const v = original[i];
-    if (!isObject(v)) throw new PatchError(`value for key ${i} is not a map.`, 'Invalid');
-    if (!(Object.hasOwn(v, mergeKey) && v[mergeKey] === value)) out.push(v);
-  }
-  return out;
+  const i = findMapInSlice(original, mergeKey, value);
+  return i < 0 ? original : [...original.slice(0, i), ...original.slice(i + 1)];
 }
 
 function mergeSliceWithoutSpecialElements(original: unknown[], patch: unknown[], mergeKey: string, elem: TypeNode | undefined): unknown[] {

@@ -165,7 +165,7 @@ class EtcdStorage implements Storage {
         this.client.kv.txn({
           // As kube-apiserver: no else branch, the hot path stays one compare and one put.
           compare: [{ key: wire, target: 'Mod', result: 'Equal', mod_revision: 0 }],
-          success: [{ request_put: { key: wire, value: toBuffer(value), lease } }],
+          success: [{ request_put: { key: wire, value: toBuffer(value), ...leaseField(lease) } }],
         }),
       );
       if (!res.succeeded) throw new StorageError('KeyExists', `key ${JSON.stringify(key)} already exists`, { key });
@@ -185,7 +185,7 @@ class EtcdStorage implements Storage {
             { key: wire, target: 'Create', result: 'Greater', create_revision: 0 },
             { key: wire, target: 'Mod', result: 'Equal', mod_revision: opts.expectedModRevision },
           ],
-          success: [{ request_put: { key: wire, value: toBuffer(value), lease, prev_kv: true } }],
+          success: [{ request_put: { key: wire, value: toBuffer(value), ...leaseField(lease), prev_kv: true } }],
           failure: [{ request_range: { key: wire } }],
         }),
       );
@@ -790,6 +790,11 @@ function rangeEnd(prefix: Buffer): Buffer {
   }
   // Empty or all-0xff prefix: "\0" as range end means every key from `key` on.
   return Buffer.from([0]);
+}
+
+/** No lease is proto3's default (0): leaving the field out spares encoding an int64 string per write. */
+function leaseField(lease: string): { lease?: string } {
+  return lease === '0' ? {} : { lease };
 }
 
 function toBuffer(v: Uint8Array): Buffer {

@@ -188,6 +188,29 @@ describe('sqlite engine', () => {
     }
   });
 
+  it('finishes a compaction cut short by close after the next open', async () => {
+    const path = join(dir, 'state.db');
+    const s = await openSqliteStorage(path, { compactChunk: 10 });
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        let rev = (await s.create(`/r/${i}`, enc('0'))).modRevision;
+        for (let n = 1; n < 20; n++) rev = (await s.update(`/r/${i}`, enc(String(n)), { expectedModRevision: rev })).modRevision;
+      }),
+    );
+    const head = await s.currentRevision();
+    const compacting = s.compact(head);
+    await s.close();
+    await compacting;
+    const s2 = await openSqliteStorage(path, { compactChunk: 10 });
+    try {
+      assert.equal(await s2.compactedRevision(), head, 'the compacted revision was recorded before purging');
+      await waitFor(() => s2.stats().logRows === 20, { what: 'the purge to finish' });
+      assert.deepEqual((await s2.list('/r/')).kvs.map((kv) => new TextDecoder().decode(kv.value)), Array(20).fill('19'));
+    } finally {
+      await s2.close();
+    }
+  });
+
   it('loses no acknowledged write when the process is killed with SIGKILL', async () => {
     const path = join(dir, 'state.db');
     const fixture = fileURLToPath(new URL('./crash-writer.fixture.ts', import.meta.url));

@@ -57,6 +57,7 @@ export const events = defineResource<Event>({
   singular: 'event',
   namespaced: true,
   shortNames: ['ev'],
+  ownNameColumn: true,
   validate(ev) {
     return [...validateMeta(ev.metadata, true, nameIsDNSSubdomain), ...validateInvolvedObject(ev)];
   },

@@ -144,7 +144,8 @@ export const eventsV1 = defineResource<Event>({
   validate: validateEvent,
   validateUpdate: validateEventUpdate,
   strategy: {},
-  // Upstream's event table puts NAME last and wide-only; the definition format always adds NAME first.
+  // Upstream's event table puts NAME last and wide-only.
+  ownNameColumn: true,
   columns: [
     { name: 'Last Seen', type: 'string', description: 'The time at which the most recent occurrence of this event was recorded.', cell: eventLastSeen },
     { name: 'Type', type: 'string', description: 'Type of this event (Normal, Warning), new types could be added in the future', cell: (ev) => ev.type ?? '' },
@@ -155,6 +156,7 @@ export const eventsV1 = defineResource<Event>({
     { name: 'Message', type: 'string', description: 'A human-readable description of the status of this operation.', cell: (ev) => (ev.note ?? '').trim() },
     { name: 'First Seen', type: 'string', priority: 1, description: 'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)', cell: eventFirstSeen },
     { name: 'Count', type: 'string', priority: 1, description: 'The number of times this event has occurred.', cell: eventCount },
+    { name: 'Name', type: 'string', priority: 1, format: 'name', description: 'Name must be unique within a namespace.', cell: (ev) => ev.metadata?.name ?? '' },
   ],
   fieldSelectors: {
     // Upstream converts events.k8s.io selectors to the core field names.
