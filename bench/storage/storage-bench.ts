@@ -4,8 +4,8 @@
  *   node --import tsx bench/storage/storage-bench.ts --engine sqlite[,etcd,...] [--sustained-seconds 600]
  *        [--compact-interval-seconds 60] [--phase-seconds 3] [--sustained-rate 0] [--value-bytes 512]
  *
- * Engines are rows of the `targets` map below: each factory returns something that does the handful of
- * operations measured here (a Storage engine, or a thin adapter over a raw client for a reference row).
+ * Engines are rows of the `targets` map below (sqlite, etcd, etcd-raw): each factory returns something that
+ * creates and reads keys, and for engines the Storage behind it (etcd rows come from etcd-engines.ts).
  */
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,20 +18,48 @@ import { isStorageError } from '../../src/storage/errors.ts';
 import type { Storage } from '../../src/storage/interface.ts';
 import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.ts';
 
-/** What the benchmark drives: the subset of Storage it measures, plus optional file sizes. */
+/** The Storage operations the list, watch and sustained phases use. */
+export type BenchStorage = Pick<
+  Storage,
+  'create' | 'get' | 'update' | 'list' | 'watch' | 'currentRevision' | 'compactedRevision' | 'compact'
+>;
+
+/**
+ * One row of the benchmark: something that creates and reads keys (the shape of etcd-engines.ts's
+ * targets). Rows with a `storage` also run the list, watch and sustained phases; a raw client does not.
+ */
 export interface BenchTarget {
-  storage: Pick<Storage, 'create' | 'get' | 'update' | 'list' | 'watch' | 'currentRevision' | 'compactedRevision' | 'compact'>;
+  create(key: string, value: Uint8Array): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  storage?: BenchStorage;
   /** On-disk sizes in bytes, when the engine has them. */
   sizes?: () => { walBytes: number; dbBytes: number };
   close(): Promise<void>;
 }
 
-/** Factories of benchmark targets by engine name; another engine is one more entry. */
+/** Picks one row of etcd-engines.ts (which starts a private etcd unless $SKIFF_ETCD_ENDPOINTS is set). */
+async function etcdRow(index: number): Promise<BenchTarget> {
+  // Loaded on demand so that a sqlite-only run needs neither etcd nor its client.
+  const { etcdBenchTargets } = await import('./etcd-engines.ts');
+  const { targets: rows, stop } = await etcdBenchTargets();
+  const row = rows[index];
+  if (!row) throw new Error(`etcd-engines.ts has no row ${index}`);
+  return {
+    create: (k, v) => row.create(k, v),
+    get: (k) => row.get(k),
+    ...(row.storage ? { storage: row.storage } : {}),
+    close: stop,
+  };
+}
+
+/** Factories of benchmark rows by engine name; another engine is one more entry. */
 export const targets: Record<string, () => Promise<BenchTarget>> = {
   sqlite: async () => {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
     const s = await openSqliteStorage(join(dir, 'state.db'));
     return {
+      create: (k, v) => s.create(k, v),
+      get: (k) => s.get(k),
       storage: s,
       sizes: () => {
         const st = s.stats();
@@ -43,6 +71,8 @@ export const targets: Record<string, () => Promise<BenchTarget>> = {
       },
     };
   },
+  etcd: () => etcdRow(0),
+  'etcd-raw': () => etcdRow(1),
 };
 
 const { values: args } = parseArgs({
@@ -95,8 +125,7 @@ async function timed(concurrency: number, ms: number, op: (i: number) => Promise
   return { perSec: ops / ((performance.now() - start) / 1000), ops, errors };
 }
 
-async function watchLatency(t: BenchTarget, watchers: number, ratePerSec: number, ms: number): Promise<{ p50: number; p99: number; samples: number }> {
-  const s = t.storage;
+async function watchLatency(s: BenchStorage, watchers: number, ratePerSec: number, ms: number): Promise<{ p50: number; p99: number; samples: number; expected: number; failed: number }> {
   const prefix = '/bench/watch/';
   const head = await s.currentRevision();
   const ac = new AbortController();
@@ -118,18 +147,18 @@ async function watchLatency(t: BenchTarget, watchers: number, ratePerSec: number
     while (n < due) writes.push(s.create(`${prefix}${n++}`, valueOf(`${performance.now()} `)));
     await new Promise((r) => setTimeout(r, 5));
   }
-  await Promise.allSettled(writes);
-  const expected = n * watchers;
+  const settled = await Promise.allSettled(writes);
+  const failed = settled.filter((r) => r.status === 'rejected').length;
+  const expected = (n - failed) * watchers;
   const until = performance.now() + 10_000;
   while (samples.length < expected && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
   ac.abort();
   await Promise.allSettled(loops);
   samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length };
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length, expected, failed };
 }
 
-async function sustained(t: BenchTarget, seconds: number, compactIntervalMs: number, rate: number): Promise<string[]> {
-  const s = t.storage;
+async function sustained(t: BenchTarget, s: BenchStorage, seconds: number, compactIntervalMs: number, rate: number): Promise<string[]> {
   const keys = 10_000;
   const prefix = '/bench/sustained/';
   const revs = new Map<number, number>();
@@ -211,19 +240,23 @@ async function bench(engine: string): Promise<void> {
   const factory = targets[engine];
   if (!factory) throw new Error(`unknown engine ${JSON.stringify(engine)} (known: ${Object.keys(targets).join(', ')})`);
   const t = await factory();
-  const s = t.storage;
   const rows: string[] = [`## ${engine}`, '', '| measurement | result |', '|---|---|'];
   const row = (name: string, value: string): void => {
     rows.push(`| ${name} | ${value} |`);
     out(`${engine}: ${name}: ${value}`);
   };
   try {
-    const seq = await timed(1, phaseMs, (i) => s.create(`/bench/seq/${i}`, valueOf('seq')));
+    const seq = await timed(1, phaseMs, (i) => t.create(`/bench/seq/${i}`, valueOf('seq')));
     row('sequential creates/s', seq.perSec.toFixed(0));
-    const par = await timed(64, phaseMs, (i) => s.create(`/bench/par/${i}`, valueOf('par')));
+    const par = await timed(64, phaseMs, (i) => t.create(`/bench/par/${i}`, valueOf('par')));
     row('creates/s, 64 in flight', `${par.perSec.toFixed(0)}${par.errors ? ` (${par.errors} errors)` : ''}`);
-    const gets = await timed(1, phaseMs, (i) => s.get(`/bench/par/${i % Math.max(1, par.ops)}`));
+    const gets = await timed(1, phaseMs, (i) => t.get(`/bench/par/${i % Math.max(1, par.ops)}`));
     row('gets/s (sequential)', gets.perSec.toFixed(0));
+    const s = t.storage;
+    if (!s) {
+      row('list, watch and sustained phases', 'n/a (no Storage behind this row)');
+      return;
+    }
 
     let made = 0;
     await Promise.all(
@@ -241,24 +274,24 @@ async function bench(engine: string): Promise<void> {
     listMs.sort((a, b) => a - b);
     row(`list ${listed} keys (ms, median of 5)`, (listMs[2] ?? NaN).toFixed(1));
 
-    const lat = await watchLatency(t, 100, 1000, Math.min(5000, phaseMs * 2));
+    const lat = await watchLatency(s, 100, 1000, Math.min(5000, phaseMs * 2));
     row(
       'watch latency p50 / p99 (ms), 100 watchers, 1,000 writes/s',
-      `${lat.p50.toFixed(2)} / ${lat.p99.toFixed(2)} (${lat.samples} deliveries)`,
+      `${lat.p50.toFixed(2)} / ${lat.p99.toFixed(2)} (${lat.samples} of ${lat.expected} deliveries${lat.failed ? `, ${lat.failed} writes failed` : ''})`,
     );
 
     const seconds = Number(args['sustained-seconds']);
     if (seconds > 0) {
       out(`${engine}: sustained write run for ${seconds} s ...`);
-      const lines = await sustained(t, seconds, Number(args['compact-interval-seconds']) * 1000, Number(args['sustained-rate']));
+      const lines = await sustained(t, s, seconds, Number(args['compact-interval-seconds']) * 1000, Number(args['sustained-rate']));
       rows.push(...lines);
     }
   } finally {
     await t.close();
+    out('');
+    out(rows.join('\n'));
+    out('');
   }
-  out('');
-  out(rows.join('\n'));
-  out('');
 }
 
 setLogSink(null);

@@ -47,7 +47,8 @@ export function buildProgram(): Command {
     .option('--max-requests-inflight <n>', 'requests served at once before answering 429', positiveInt, 600)
     .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean; maxRequestsInflight: number }) => {
       const { runServer } = await import('./server.ts');
-      process.exitCode = await runServer(opts);
+      // Everything was stopped in order; exit now rather than wait on a stray timer or socket.
+      process.exit(await runServer(opts));
     });
   return program;
 }

@@ -42,7 +42,7 @@ export function startCompactor(
   const loop = async (): Promise<void> => {
     let observed = 0;
     while (!ac.signal.aborted) {
-      await Promise.race([clock.sleep(opts.intervalMs), aborted]);
+      await Promise.race([clock.sleep(opts.intervalMs, { signal: ac.signal }).catch(() => undefined), aborted]);
       if (ac.signal.aborted) break;
       try {
         const head = await storage.currentRevision();

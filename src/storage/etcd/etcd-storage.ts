@@ -418,7 +418,13 @@ class EtcdStorage implements Storage {
     const signals = [this.watchStop.signal, ...(opts.signal ? [opts.signal] : [])];
     const signal = AbortSignal.any(signals);
     if (signal.aborted) return;
-    await this.checkWatchStart(opts.fromRevision);
+    try {
+      await this.checkWatchStart(opts.fromRevision);
+    } catch (e) {
+      if (signal.aborted) return; // closed or aborted meanwhile: the watch simply ends
+      throw e;
+    }
+    if (signal.aborted) return;
     const range = this.prefixRange(prefix);
     const session = new WatchSession({
       client: this.client,
@@ -567,6 +573,10 @@ class WatchSession {
   }
 
   start(): void {
+    if (this.cfg.signal.aborted) {
+      this.finish(null);
+      return;
+    }
     this.cfg.signal.addEventListener('abort', this.onAbort, { once: true });
     if (this.cfg.progressIntervalMs > 0) {
       this.timer = setInterval(() => this.tick(), Math.max(10, Math.floor(this.cfg.progressIntervalMs / 2)));
@@ -728,6 +738,10 @@ class WatchSession {
 
   private onStreamError(gen: number, e: unknown): void {
     if (gen !== this.generation || this.ended || this.terminal !== null) return;
+    if (this.cfg.signal.aborted) {
+      this.finish(null);
+      return;
+    }
     this.closeStream();
     this.progressRequested = false;
     // Resume from the last delivered revision, as clientv3 does; give up after a while so the consumer

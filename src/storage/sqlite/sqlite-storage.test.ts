@@ -188,6 +188,23 @@ describe('sqlite engine', () => {
     }
   });
 
+  it('keeps the revision when compaction removes the newest row', async () => {
+    const path = join(dir, 'state.db');
+    const s = await openSqliteStorage(path);
+    const kv = await s.create('/t', enc('x'));
+    const { revision } = await s.delete('/t', { expectedModRevision: kv.modRevision });
+    await s.compact(revision);
+    assert.equal(s.stats().logRows, 0, 'the tombstone and what it deleted are gone');
+    await s.close();
+    const s2 = await openSqliteStorage(path);
+    try {
+      assert.equal(await s2.currentRevision(), revision);
+      assert.equal((await s2.create('/t', enc('y'))).modRevision, revision + 1);
+    } finally {
+      await s2.close();
+    }
+  });
+
   it('finishes a compaction cut short by close after the next open', async () => {
     const path = join(dir, 'state.db');
     const s = await openSqliteStorage(path, { compactChunk: 10 });

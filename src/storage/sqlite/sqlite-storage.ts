@@ -418,7 +418,13 @@ export class SqliteStorage implements Storage {
   /** Deletes keys whose TTL passed, through the ordinary write path so that watchers see the deletes. */
   private sweepExpired(): void {
     if (this.sweeping || this.closing) return;
-    const due = this.stmt.expired.all(this.clock.now()) as { name: string; revision: number }[];
+    let due: { name: string; revision: number }[];
+    try {
+      due = this.stmt.expired.all(this.clock.now()) as { name: string; revision: number }[];
+    } catch (e) {
+      log.warn('TTL sweep failed', { path: this.path, err: e });
+      return;
+    }
     if (due.length === 0) return;
     this.sweeping = true;
     const deletes = due.map((d) =>
