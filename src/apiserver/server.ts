@@ -3,6 +3,7 @@
  * OpenAPI, health and the resource handlers, and its lifecycle (start, graceful stop).
  */
 import http from 'node:http';
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import type { ResourceDefinition } from '../api/resource.ts';
@@ -60,6 +61,8 @@ export class ApiServer {
 
   constructor(opts: ApiServerOptions) {
     this.opts = opts;
+    // Every watch cache and long-running request listens on this one signal.
+    setMaxListeners(0, this.abort.signal);
   }
 
   /** The store of a kind by group and plural. */

@@ -80,10 +80,12 @@ export function goKind(v: unknown): string {
   return typeof v === 'boolean' ? 'bool' : 'string';
 }
 
-/** The fixed-text mergepatch errors, with the status upstream's interpretStrategicMergePatchError gives each. */
-export const errBadJSONDoc = (): PatchError => new PatchError('invalid JSON document', 'BadRequest');
+// The fixed-text mergepatch errors, with the status upstream's interpretStrategicMergePatchError gives each.
+/** mergepatch.ErrBadPatchFormatForPrimitiveList (400). */
 export const errBadPatchFormatForPrimitiveList = (): PatchError => new PatchError('invalid patch format of primitive list', 'BadRequest');
+/** mergepatch.ErrBadPatchFormatForRetainKeys (400). */
 export const errBadPatchFormatForRetainKeys = (): PatchError => new PatchError('invalid patch format of retainKeys', 'BadRequest');
+/** mergepatch.ErrBadPatchFormatForSetElementOrderList (400). */
 export const errBadPatchFormatForSetElementOrderList = (): PatchError => new PatchError('invalid patch format of setElementOrder list', 'BadRequest');
+/** mergepatch.ErrNoListOfLists (upstream's generic 422). */
 export const errNoListOfLists = (): PatchError => new PatchError('lists of lists are not supported', 'Unprocessable');
-export const errPatchContentNotMatchRetainKeys = (): PatchError => new PatchError('patch content doesn\'t match retainKeys list', 'Unprocessable');

@@ -53,6 +53,9 @@ export class FieldSet {
 
   /** Paths in this set or in `other`. */
   union(other: FieldSet): FieldSet {
+    // Sets are never modified once built, so an operand can be returned as is.
+    if (other.isEmpty()) return this;
+    if (this.isEmpty()) return other;
     const out = this.copy();
     out.addAll(other);
     return out;
@@ -65,6 +68,7 @@ export class FieldSet {
 
   /** Paths in this set and not in `other` (exact paths: a member of `other` does not remove descendants). */
   difference(other: FieldSet): FieldSet {
+    if (other.isEmpty() || this.isEmpty()) return this;
     const out = new FieldSet();
     for (const m of this.members) if (!other.members.has(m)) out.members.add(m);
     for (const [k, c] of this.children) {
@@ -164,6 +168,7 @@ const TYPE_ORDER: Record<string, number> = { f: 0, k: 1, v: 2, i: 3 };
 
 /** structured-merge-diff's PathElement order: field names, then keys, then values, then indexes. */
 function sortPathElements(keys: string[]): string[] {
+  if (keys.length < 2) return keys;
   return keys.sort((a, b) => {
     const ta = TYPE_ORDER[a[0]!] ?? 4;
     const tb = TYPE_ORDER[b[0]!] ?? 4;
@@ -175,9 +180,20 @@ function sortPathElements(keys: string[]): string[] {
   });
 }
 
+const parsedKeys = new Map<string, [string, unknown][]>();
+function keyFields(k: string): [string, unknown][] {
+  let f = parsedKeys.get(k);
+  if (f === undefined) {
+    f = Object.entries(JSON.parse(k) as Record<string, unknown>);
+    if (parsedKeys.size > 10_000) parsedKeys.clear();
+    parsedKeys.set(k, f);
+  }
+  return f;
+}
+
 function compareKeys(a: string, b: string): number {
-  const fa = Object.entries(JSON.parse(a) as Record<string, unknown>);
-  const fb = Object.entries(JSON.parse(b) as Record<string, unknown>);
+  const fa = keyFields(a);
+  const fb = keyFields(b);
   for (let i = 0; i < Math.min(fa.length, fb.length); i++) {
     const [na, va] = fa[i]!;
     const [nb, vb] = fb[i]!;
@@ -263,11 +279,23 @@ export function managerIdentifier(e: Pick<ManagerEntry, 'manager' | 'operation' 
   return JSON.stringify(id);
 }
 
-/** Decodes metadata.managedFields; throws with upstream's reason when an entry is invalid. */
+/** Decoded managedFields per array: stored objects are read by many requests, and decoded sets are never mutated. */
+const decodedCache = new WeakMap<object, Managed>();
+
+/** Decodes metadata.managedFields into a fresh map (entries are shared and must not be mutated); throws with upstream's reason when an entry is invalid. */
 export function decodeManagedFields(entries: unknown): Managed {
-  const out: Managed = new Map();
-  if (entries === undefined || entries === null) return out;
+  if (entries === undefined || entries === null) return new Map();
   if (!Array.isArray(entries)) throw new Error('managedFields must be a list');
+  let cached = decodedCache.get(entries);
+  if (cached === undefined) {
+    cached = decodeEntries(entries);
+    decodedCache.set(entries, cached);
+  }
+  return new Map(cached);
+}
+
+function decodeEntries(entries: unknown[]): Managed {
+  const out: Managed = new Map();
   entries.forEach((raw: unknown, i) => {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`managed fields entry ${i} must be an object`);
     const e = raw as Record<string, unknown>;
@@ -299,6 +327,17 @@ export function isResetManagedFields(entries: unknown): boolean {
   return entries.length === 1 && typeof only === 'object' && only !== null && Object.keys(only).length === 0;
 }
 
+const encodedCache = new WeakMap<FieldSet, Record<string, unknown>>();
+/** The FieldsV1 of a set, encoded once per (immutable) set. */
+function fieldsV1Of(set: FieldSet): Record<string, unknown> {
+  let v = encodedCache.get(set);
+  if (v === undefined) {
+    v = set.toFieldsV1();
+    encodedCache.set(set, v);
+  }
+  return v;
+}
+
 /** Encodes managers as metadata.managedFields, sorted as upstream sorts them (operation, time, manager, apiVersion, subresource). */
 export function encodeManagedFields(managed: Managed): Record<string, unknown>[] {
   const entries = [...managed.values()].filter((e) => !e.set.isEmpty());
@@ -320,7 +359,7 @@ export function encodeManagedFields(managed: Managed): Record<string, unknown>[]
     out['apiVersion'] = e.apiVersion;
     if (e.time !== undefined) out['time'] = e.time;
     out['fieldsType'] = 'FieldsV1';
-    out['fieldsV1'] = e.set.toFieldsV1();
+    out['fieldsV1'] = fieldsV1Of(e.set);
     if (e.subresource !== undefined) out['subresource'] = e.subresource;
     return out;
   });

@@ -43,7 +43,20 @@ export function strategicMergePatch(original: object, patch: object, gvk: GroupV
 export function strategicMergePatchWithSchema(original: object, patch: object, schema: TypeNode | undefined): object {
   if (!isObject(original) || !isObject(patch)) throw new PatchError('invalid JSON document', 'BadRequest');
   if (schema === undefined) return jsonMergePatch(original, patch) as object;
-  return mergeMap(cloneJson(original), cloneJson(patch), schema);
+  return mergeMap(cloneOriginal(original), cloneJson(patch), schema);
+}
+
+/**
+ * A deep copy of the object to patch, except metadata.managedFields, which is shared: the engines never modify it
+ * in place, and sharing it lets the field manager reuse what it decoded from the live object.
+ */
+function cloneOriginal(original: JsonMap): JsonMap {
+  const meta = original['metadata'];
+  if (!isObject(meta) || !Array.isArray(meta['managedFields'])) return cloneJson(original);
+  const managedFields = meta['managedFields'];
+  const copy = cloneJson({ ...original, metadata: { ...meta, managedFields: null } });
+  (copy['metadata'] as JsonMap)['managedFields'] = managedFields;
+  return copy;
 }
 
 /** RFC 7386 (used for kinds without a schema): objects merge, null deletes, anything else replaces. */

@@ -78,6 +78,11 @@ export class TypeNode {
     return cached ?? undefined;
   }
 
+  /** Whether the struct lists `name` as required (upstream's Go fields without omitempty: present even when empty). */
+  isRequired(name: string): boolean {
+    return this.kind === 'struct' && (this.schema.required?.includes(name) ?? false);
+  }
+
   /** The declared field names of a struct. */
   fieldNames(): string[] {
     return this.kind === 'struct' ? Object.keys(this.schema.properties ?? {}) : [];
