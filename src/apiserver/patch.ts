@@ -7,6 +7,7 @@ import type { Operation } from 'fast-json-patch';
 import type { StoredObject, GroupVersionKind } from '../api/meta/types.ts';
 import { badRequest, unsupportedMediaType, ApiError } from './errors.ts';
 import { mediaType, parseJsonBody } from './codec.ts';
+import { strategicMergePatch } from './patch/index.ts';
 
 /** The patch types of the API. */
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
@@ -77,10 +78,13 @@ export async function applyPatch(type: PatchType, current: StoredObject, body: B
       if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw badRequest('the merge patch must be a JSON object');
       return mergePatch(current, patch) as StoredObject;
     }
-    case 'strategic':
-    case 'apply': {
-      void opts;
-      throw unsupportedMediaType(type === 'strategic' ? 'application/strategic-merge-patch+json' : 'application/apply-patch+yaml');
+    case 'strategic': {
+      const patch = parseJsonBody(text);
+      if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw badRequest('the strategic merge patch must be a JSON object');
+      return strategicMergePatch(current, patch, opts.gvk) as StoredObject;
     }
+    case 'apply':
+      // Server-side apply is not a plain patch: the resource handler runs it with field ownership.
+      throw unsupportedMediaType('application/apply-patch+yaml');
   }
 }

@@ -21,6 +21,7 @@ import { stringify as yamlStringify } from 'yaml';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import { scaleOf } from './scale.ts';
 import { findFieldProblems, parseFieldValidation, strictDecodingMessage } from './openapi/field-validation.ts';
+import { applyPatch as serverSideApply, applyConflictStatus, fieldManagerFromUserAgent, pruneUnknownFields } from './patch/index.ts';
 import type { Store as StoreT } from './registry/store.ts';
 
 /** Collects `Warning` response headers for one request. */
@@ -251,13 +252,20 @@ export class ResourceHandler {
     warnings.push(...problems);
   }
 
+  /** Unknown fields are dropped (as decoding into a typed object drops them upstream) once validation allowed them. */
+  private prune(store: StoreT, obj: KubeObject): void {
+    pruneUnknownFields(obj, { group: store.def.group, version: store.def.version, kind: store.def.kind });
+  }
+
   private writeParams(ctx: RequestContext): WriteParams {
     const p: WriteParams = {};
     if (parseDryRun(ctx.url)) p.dryRun = true;
     const fm = ctx.url.searchParams.get('fieldManager');
-    if (fm !== null) {
+    if (fm !== null && fm !== '') {
       if (fm.length > 128) throw invalid({ group: '', kind: 'Object' }, '', [fieldError.tooLong('fieldManager', 128)]);
       p.fieldManager = fm;
+    } else {
+      p.fieldManager = fieldManagerFromUserAgent(ctx.req.headers['user-agent'] ?? '');
     }
     const fv = ctx.url.searchParams.get('fieldValidation');
     if (fv !== null && fv !== '' && fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
@@ -271,6 +279,7 @@ export class ResourceHandler {
     const params = this.writeParams(ctx);
     const warnings: Warnings = [];
     const { obj } = await this.readObject(ctx, { store, warnings });
+    this.prune(store, obj);
     const created = await store.create(ns, obj, params);
     this.respondObject(ctx, store, 201, created, fmt, warningHeaders(warnings));
     return 201;
@@ -281,6 +290,7 @@ export class ResourceHandler {
     const params = this.writeParams(ctx);
     const warnings: Warnings = [];
     const { obj } = await this.readObject(ctx, { store, warnings });
+    this.prune(store, obj);
     const updated = await store.update(ns, name, obj, params);
     this.respondObject(ctx, store, 200, updated, fmt, warningHeaders(warnings));
     return 200;
@@ -291,10 +301,67 @@ export class ResourceHandler {
     const params = this.writeParams(ctx);
     const type = patchTypeOf(ctx.req.headers['content-type']);
     const raw = await readBody(ctx.req, this.o.maxBodyBytes ?? 3 * 1024 * 1024);
-    const updated = await store.guaranteedUpdate(ns, name, (current) => applyPatch(type, current, raw, { gvk: { group: store.def.group, version: store.def.version, kind: store.def.kind } }), {
-      ...params, ...(subresource ? { subresource } : {}),
-    });
-    this.respondObject(ctx, store, 200, updated, fmt);
+    if (type === 'apply') return this.apply(ctx, store, ns, name, raw, params, subresource);
+    const gvk = { group: store.def.group, version: store.def.version, kind: store.def.kind };
+    const warnings: Warnings = [];
+    const updated = await store.guaranteedUpdate(ns, name, async (current) => {
+      const patched = await applyPatch(type, current, raw, { gvk });
+      // The patched object is what upstream decodes (and strictly validates); a retry re-checks it from scratch.
+      warnings.length = 0;
+      this.checkFields(ctx, store, JSON.stringify(patched), 'json', warnings);
+      this.prune(store, patched);
+      return patched;
+    }, { ...params, ...(subresource ? { subresource } : {}) });
+    this.respondObject(ctx, store, 200, updated, fmt, warningHeaders(warnings));
+    return 200;
+  }
+
+  /**
+   * Server-side apply (application/apply-patch+yaml): creates when missing (201), merges by the schema otherwise,
+   * and answers 409 with FieldManagerConflict causes unless force=true.
+   */
+  private async apply(ctx: RequestContext, store: StoreT, ns: string, name: string, raw: Buffer, params: WriteParams, subresource?: 'status'): Promise<number> {
+    const fmt = this.format(ctx, false);
+    const manager = ctx.url.searchParams.get('fieldManager');
+    if (!manager) {
+      throw invalid({ group: '', kind: 'PatchOptions' }, '', [fieldError.required('fieldManager', 'is required for apply patch')]);
+    }
+    const forceParam = ctx.url.searchParams.get('force');
+    if (forceParam !== null && forceParam !== 'true' && forceParam !== 'false') throw badRequest(`invalid value for force: ${JSON.stringify(forceParam)}`);
+    const force = forceParam === 'true';
+    const text = raw.toString('utf8');
+    if (text.trim() === '') throw badRequest('the request body is empty: a patch is required');
+    const applied = requireObject(parseYamlBody(text));
+    const warnings: Warnings = [];
+    this.checkFields(ctx, store, text, /^\s*[{[]/.test(text) ? 'json' : 'yaml', warnings);
+    this.prune(store, applied);
+    const gvk = { group: store.def.group, version: store.def.version, kind: store.def.kind };
+    const applyParams: WriteParams = { ...params, fieldManager: manager, managedFieldsDone: true };
+    const key = store.key(ns, name);
+    const exists = store.cache.get(key) !== undefined || (await store.get(ns, name).then(() => true, (e: unknown) => {
+      if (e instanceof ApiError && e.code === 404) return false;
+      throw e;
+    }));
+    if (!exists) {
+      if (subresource) throw notFound(store.def, name);
+      const r = serverSideApply(null, applied, { gvk, manager, force });
+      const obj = r.object as KubeObject;
+      obj.metadata = { ...(obj.metadata ?? {}), name };
+      try {
+        const created = await store.create(ns, obj, applyParams);
+        this.respondObject(ctx, store, 201, created, fmt, warningHeaders(warnings));
+        return 201;
+      } catch (e) {
+        // Lost a race with another creator: apply onto what exists now.
+        if (!(e instanceof ApiError && e.code === 409 && e.status.reason === 'AlreadyExists')) throw e;
+      }
+    }
+    const updated = await store.guaranteedUpdate(ns, name, (current) => {
+      const r = serverSideApply(current, applied, { gvk, manager, force, ...(subresource ? { subresource } : {}) });
+      if (r.conflicts.length > 0 && !force) throw new ApiError(applyConflictStatus(r.conflicts));
+      return r.object as StoredObject;
+    }, { ...applyParams, ...(subresource ? { subresource } : {}) });
+    this.respondObject(ctx, store, 200, updated, fmt, warningHeaders(warnings));
     return 200;
   }
 

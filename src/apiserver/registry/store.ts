@@ -24,6 +24,7 @@ import {
 } from '../errors.ts';
 import { decodeStored, encodeForStorage } from '../codec.ts';
 import { WatchCache, cachedFromBytes } from '../watch-cache.ts';
+import { updateManagedFields } from '../patch/index.ts';
 import type { CachedObject } from '../watch-cache.ts';
 
 /** Parsed list options (upstream metav1.ListOptions). */
@@ -47,7 +48,10 @@ export interface ListOutcome {
 /** Options shared by writes. */
 export interface WriteParams {
   dryRun?: boolean;
+  /** The manager recorded in managedFields for this write (operation Update). */
   fieldManager?: string;
+  /** The caller (server-side apply) has already recorded managedFields. */
+  managedFieldsDone?: boolean;
 }
 
 /** DeleteOptions as the API receives them. */
@@ -363,17 +367,18 @@ export class Store {
     this.validateCreate(obj, namespace);
     await this.checkNamespace(namespace);
     const name = m.name ?? '';
+    const stored = this.recordManagedFields(null, obj, params, undefined);
     if (params.dryRun) {
       const { kv } = await this.storage.get(this.key(namespace, name));
       if (kv) throw alreadyExists(this.def, name);
-      await this.hooks.beforeCreate?.(obj, { dryRun: true });
-      return obj;
+      await this.hooks.beforeCreate?.(stored, { dryRun: true });
+      return stored;
     }
-    const undo = await this.hooks.beforeCreate?.(obj, { dryRun: false });
+    const undo = await this.hooks.beforeCreate?.(stored, { dryRun: false });
     try {
-      const kv = await this.storage.create(this.key(namespace, name), encodeForStorage(obj));
-      m.resourceVersion = String(kv.modRevision);
-      return obj;
+      const kv = await this.storage.create(this.key(namespace, name), encodeForStorage(stored));
+      stored.metadata.resourceVersion = String(kv.modRevision);
+      return stored;
     } catch (e) {
       await undo?.();
       throw statusFromStorageError(e, this.def, name);
@@ -430,6 +435,10 @@ export class Store {
           await undo?.();
           throw e;
         }
+      }
+      const recorded = this.recordManagedFields(current, obj, params, params.subresource);
+      if (recorded !== obj) {
+        Object.assign(obj, recorded);
       }
       if (obj === current || deepEqual(withoutRv(obj), withoutRv(current))) {
         return current; // no-op updates write nothing, as upstream
@@ -553,6 +562,20 @@ export class Store {
         throw statusFromStorageError(e, this.def, name);
       }
     }
+  }
+
+  /**
+   * Records field ownership for an ordinary write (operation Update) by the request's field manager. System writes
+   * without a manager (binding, finalize) and server-side apply (already recorded) are left as they are.
+   */
+  private recordManagedFields(old: StoredObject | null, obj: StoredObject, params: WriteParams, subresource: UpdateSubresource | undefined): StoredObject {
+    if (params.managedFieldsDone || !params.fieldManager || subresource === 'binding' || subresource === 'finalize') return obj;
+    const gvk = { group: this.def.group, version: this.def.version, kind: this.def.kind };
+    const next = updateManagedFields(old, obj, {
+      gvk, manager: params.fieldManager, now: this.clock.now(),
+      ...(subresource === 'status' || subresource === 'scale' ? { subresource } : {}),
+    }) as StoredObject;
+    return next;
   }
 
   /** Metadata finalizers, and for namespaces also spec.finalizers (upstream's namespace REST keeps both). */

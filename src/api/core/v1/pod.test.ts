@@ -249,3 +249,18 @@ describe('pod field selectors', () => {
     ]);
   });
 });
+
+void describe('pod graceful deletion period', () => {
+  const grace = pods.strategy!.gracePeriod!;
+  const pod = (spec: Record<string, unknown>, phase?: string): StoredObject =>
+    ({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }], ...spec }, status: phase ? { phase } : {} }) as StoredObject;
+  void it('uses the requested period, else terminationGracePeriodSeconds', () => {
+    assert.equal(grace(pod({ nodeName: 'n', terminationGracePeriodSeconds: 45 }), undefined), 45);
+    assert.equal(grace(pod({ nodeName: 'n', terminationGracePeriodSeconds: 45 }), 5), 5);
+  });
+  void it('deletes unscheduled and terminated pods at once', () => {
+    assert.equal(grace(pod({ terminationGracePeriodSeconds: 45 }), 10), 0);
+    assert.equal(grace(pod({ nodeName: 'n', terminationGracePeriodSeconds: 45 }, 'Succeeded'), undefined), 0);
+    assert.equal(grace(pod({ nodeName: 'n', terminationGracePeriodSeconds: 45 }, 'Failed'), 30), 0);
+  });
+});

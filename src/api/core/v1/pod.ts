@@ -235,6 +235,15 @@ export const pods = defineResource<Pod>({
     return [...validateMetaUpdate(pod.metadata, old.metadata), ...validatePodSpecUpdate(pod, old)];
   },
   strategy: {
+    // Upstream CheckGracefulDeleteWithOptions: the requested period, else the pod's terminationGracePeriodSeconds;
+    // unscheduled and terminated pods go at once.
+    gracePeriod(pod, requested) {
+      let period = requested ?? pod.spec?.terminationGracePeriodSeconds ?? 0;
+      if (!pod.spec?.nodeName) period = 0;
+      const phase = pod.status?.phase;
+      if (phase === 'Failed' || phase === 'Succeeded') period = 0;
+      return period;
+    },
     prepareForCreate(pod) {
       const status: NonNullable<Pod['status']> = { phase: 'Pending', qosClass: computeQOSClass(pod.spec ?? { containers: [] }) };
       writable(pod).status = status;
