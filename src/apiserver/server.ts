@@ -40,6 +40,8 @@ export interface ApiServerOptions {
   maxInFlight?: number;
   /** OpenAPI documents; when absent /openapi answers 404. */
   openapi?: OpenApiDocuments;
+  /** Extra handlers by exact path (administrative endpoints such as /skiff/v1/snapshot). */
+  adminHandlers?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>>;
   /** Objects created at start-up if missing (default namespaces…). */
   bootstrap?: { def: ResourceDefinition; namespace: string; object: Record<string, unknown> }[];
 }
@@ -229,6 +231,11 @@ export class ApiServer {
     if (pathname.startsWith('/openapi/')) {
       req.resume();
       this.serveOpenApi(ctx);
+      return;
+    }
+    const admin = this.opts.adminHandlers?.[pathname];
+    if (admin) {
+      await admin(req, res);
       return;
     }
     const parsed = parsePath(pathname);

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setVerbosity } from '../base/log.ts';
 import { SKIFF_VERSION } from '../apiserver/version.ts';
+import { registerSnapshotCommands } from './snapshot.ts';
 
 function defaultDataDir(): string {
   return process.env.SKIFF_DATA_DIR ?? join(homedir(), '.skiff');
@@ -45,11 +46,14 @@ export function buildProgram(): Command {
     .option('--datastore <url>', 'sqlite:///path/state.db (default, under the data dir) or etcd://host:port[,host:port]')
     .option('--no-agent', 'do not start the embedded node agent')
     .option('--max-requests-inflight <n>', 'requests served at once before answering 429', positiveInt, 600)
-    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean; maxRequestsInflight: number }) => {
+    .option('--snapshot-schedule <cron>', 'take scheduled snapshots (cron expression, e.g. "0 */6 * * *")')
+    .option('--snapshot-retention <n>', 'scheduled snapshots to keep', positiveInt, 5)
+    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean; maxRequestsInflight: number; snapshotSchedule?: string; snapshotRetention: number }) => {
       const { runServer } = await import('./server.ts');
       // Everything was stopped in order; exit now rather than wait on a stray timer or socket.
       process.exit(await runServer(opts));
     });
+  registerSnapshotCommands(program);
   return program;
 }
 
