@@ -45,7 +45,7 @@ test('validateUpdate: note and reason immutable, series may change', () => {
 test('columns and field selectors', () => {
   const o = mk();
   const now = Date.parse('2024-01-01T00:00:30Z');
-  assert.deepEqual(eventsV1.columns.map((c) => c.name), ['Last Seen', 'Type', 'Reason', 'Object', 'Subobject', 'Source', 'Message', 'First Seen', 'Count']);
+  assert.deepEqual(eventsV1.columns.map((c) => c.name), ['Last Seen', 'Type', 'Reason', 'Object', 'Subobject', 'Source', 'Message', 'First Seen', 'Count', 'Name']);
   assert.deepEqual(eventsV1.columns.map((c) => c.cell(o, now)), [
     '30s', 'Normal', 'Scheduled', 'pod/web', '', 'skiff.io/scheduler, skiff-scheduler-node-1', 'Successfully assigned default/web to node-1', '30s', 1,
   ]);
