@@ -47,7 +47,7 @@ test('columns and field selectors', () => {
   const now = Date.parse('2024-01-01T00:00:30Z');
   assert.deepEqual(eventsV1.columns.map((c) => c.name), ['Last Seen', 'Type', 'Reason', 'Object', 'Subobject', 'Source', 'Message', 'First Seen', 'Count', 'Name']);
   assert.deepEqual(eventsV1.columns.map((c) => c.cell(o, now)), [
-    '30s', 'Normal', 'Scheduled', 'pod/web', '', 'skiff.io/scheduler, skiff-scheduler-node-1', 'Successfully assigned default/web to node-1', '30s', 1,
+    '30s', 'Normal', 'Scheduled', 'pod/web', '', 'skiff.io/scheduler, skiff-scheduler-node-1', 'Successfully assigned default/web to node-1', '30s', 1, 'web.17c1a2b3c4d5e6f7',
   ]);
   o.series = { count: 4, lastObservedTime: '2024-01-01T00:00:20.000000Z' };
   assert.equal(eventsV1.columns[0]!.cell(o, now), '10s');
