@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { setVerbosity } from '../base/log.ts';
 import { SKIFF_VERSION } from '../apiserver/version.ts';
 import { registerSnapshotCommands } from './snapshot.ts';
+import { registerControllerManagerCommand } from './controller-manager.ts';
+import { registerClientCommands } from './cli.ts';
 
 function defaultDataDir(): string {
   return process.env.SKIFF_DATA_DIR ?? join(homedir(), '.skiff');
@@ -46,14 +48,17 @@ export function buildProgram(): Command {
     .option('--datastore <url>', 'sqlite:///path/state.db (default, under the data dir) or etcd://host:port[,host:port]')
     .option('--no-agent', 'do not start the embedded node agent')
     .option('--max-requests-inflight <n>', 'requests served at once before answering 429', positiveInt, 600)
+    .option('--disable-controller-manager', 'do not run the controller manager in this process')
     .option('--snapshot-schedule <cron>', 'take scheduled snapshots (cron expression, e.g. "0 */6 * * *")')
     .option('--snapshot-retention <n>', 'scheduled snapshots to keep', positiveInt, 5)
-    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean; maxRequestsInflight: number; snapshotSchedule?: string; snapshotRetention: number }) => {
+    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean; maxRequestsInflight: number; snapshotSchedule?: string; snapshotRetention: number; disableControllerManager?: boolean }) => {
       const { runServer } = await import('./server.ts');
       // Everything was stopped in order; exit now rather than wait on a stray timer or socket.
-      process.exit(await runServer(opts));
+      process.exit(await runServer({ ...opts, controllerManager: !opts.disableControllerManager }));
     });
   registerSnapshotCommands(program);
+  registerControllerManagerCommand(program);
+  registerClientCommands(program);
   return program;
 }
 

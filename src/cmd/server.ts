@@ -29,6 +29,8 @@ export interface ServerOptions {
   datastore?: string;
   agent: boolean;
   maxRequestsInflight?: number;
+  /** Run the controller manager in this process (default true). */
+  controllerManager?: boolean;
   /** Cron expression for scheduled snapshots (unset: none). */
   snapshotSchedule?: string;
   /** Scheduled snapshots to keep. */
@@ -77,6 +79,12 @@ export async function runServer(o: ServerOptions): Promise<number> {
     ? startScheduledSnapshots(api, storage, { schedule, retention: o.snapshotRetention ?? 5, dir: join(dataDir, 'snapshots') })
     : undefined;
   const kubeconfig = writeAdminKubeconfig(dataDir, addr.url);
+  const components: { name: string; stop: () => Promise<void> }[] = [];
+  if (o.controllerManager !== false) {
+    const { startControllerManager } = await import('../controllers/index.ts');
+    const cm = await startControllerManager({ kubeconfig });
+    components.push({ name: 'controller-manager', stop: () => cm.stop() });
+  }
   log.info('skiff server ready', { url: addr.url, engine: storage.engine, ms: Date.now() - started });
   process.stdout.write(`skiff server listening on ${addr.url}\nadmin kubeconfig written to ${kubeconfig}\n  export KUBECONFIG=${kubeconfig}\n`);
   await new Promise<void>((resolveStop) => {
@@ -88,6 +96,9 @@ export async function runServer(o: ServerOptions): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await snapshots?.stop();
+  for (const c of components.reverse()) {
+    await c.stop().catch((e: unknown) => log.warn('component did not stop cleanly', { component: c.name, err: e }));
+  }
   await api.stop({ timeoutMs: 10_000 });
   await compactor.stop();
   await storage.close();

@@ -48,7 +48,8 @@ describe('kubectl writes against skiff server', () => {
   };
 
   before(async () => {
-    server = await startServer();
+    // API semantics alone: no controllers acting on what the test records.
+    server = await startServer({ args: ['--disable-controller-manager'] });
     k = kubectlFor(server);
     dir = mkdtempSync(join(tmpdir(), 'skiff-writes-'));
   });

@@ -54,7 +54,8 @@ async function readWatch(url: string): Promise<WatchLine[]> {
 describe('every catalog kind through the API', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer();
+    // API semantics alone: no controllers acting on what the test records.
+    server = await startServer({ args: ['--disable-controller-manager'] });
   });
   after(async () => {
     await server?.stop();

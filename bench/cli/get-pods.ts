@@ -1,0 +1,57 @@
+/**
+ * Start-up benchmark: wall time of `skiff get pods` against `kubectl get pods` on the same local server, both
+ * with a warm discovery cache, run alternately many times; prints the medians and their ratio (no assertion).
+ *   node --import tsx bench/cli/get-pods.ts [runs]
+ * The skiff measured is the client verbs bundled with code splitting (what bin/skiff runs once the lead's
+ * bundle uses `splitting: true`); pass SKIFF_ENTRY=path/to/skiff.mjs to measure another build.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../../test/integration/helpers/cluster.ts';
+import { buildCli } from '../../test/integration/cli-helpers.ts';
+
+const runs = Number(process.argv[2] ?? 30);
+const server = await startServer();
+const cli = await buildCli();
+const home = mkdtempSync(join(tmpdir(), 'skiff-bench-cli-'));
+try {
+  const env = { PATH: process.env.PATH ?? '', HOME: home, KUBECONFIG: server.kubeconfig };
+  execFileSync('kubectl', ['run', 'bench', '--image=busybox'], { env });
+  const entry = process.env['SKIFF_ENTRY'] ?? cli.entry;
+  const commands: Record<string, [string, string[]]> = {
+    kubectl: ['kubectl', ['get', 'pods']],
+    skiff: [process.execPath, [entry, 'get', 'pods']],
+  };
+  // Warm both discovery caches (they share ~/.kube/cache) and the OS file cache.
+  for (const [cmd, args] of Object.values(commands)) spawnSync(cmd, args, { env });
+  const times: Record<string, number[]> = { kubectl: [], skiff: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const [name, [cmd, args]] of Object.entries(commands)) {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(cmd, args, { env });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.status !== 0) throw new Error(`${name} failed: ${String(r.stderr)}`);
+      times[name]!.push(ms);
+    }
+  }
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const mk = median(times['kubectl']!);
+  const ms = median(times['skiff']!);
+  const rows = [
+    ['command', 'runs', 'median ms', 'min ms', 'max ms'],
+    ['kubectl get pods', String(runs), mk.toFixed(1), Math.min(...times['kubectl']!).toFixed(1), Math.max(...times['kubectl']!).toFixed(1)],
+    ['skiff get pods', String(runs), ms.toFixed(1), Math.min(...times['skiff']!).toFixed(1), Math.max(...times['skiff']!).toFixed(1)],
+  ];
+  const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows) process.stdout.write(r.map((x, c) => x.padEnd(w[c]! + 2)).join('') + '\n');
+  process.stdout.write(`ratio skiff/kubectl (median): ${(ms / mk).toFixed(2)}\n`);
+} finally {
+  rmSync(home, { recursive: true, force: true });
+  cli.cleanup();
+  await server.stop();
+}
