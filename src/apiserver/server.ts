@@ -3,6 +3,7 @@
  * OpenAPI, health and the resource handlers, and its lifecycle (start, graceful stop).
  */
 import http from 'node:http';
+import https from 'node:https';
 import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
@@ -23,6 +24,9 @@ import type { RequestContext } from './request.ts';
 import { sendJson, sendStatus } from './request.ts';
 import { versionInfo } from './version.ts';
 import type { OpenApiDocuments } from './openapi/documents.ts';
+import type { SecurityStage } from './auth/stage.ts';
+import { requestUser } from './auth/user.ts';
+import { forbiddenStatus } from './auth/security.ts';
 
 const log = logger('apiserver');
 
@@ -44,6 +48,10 @@ export interface ApiServerOptions {
   adminHandlers?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>>;
   /** Objects created at start-up if missing (default namespaces…). */
   bootstrap?: { def: ResourceDefinition; namespace: string; object: Record<string, unknown> }[];
+  /** Serve HTTPS with this certificate and ask for client certificates signed by `caPem` (absent: plain HTTP). */
+  tls?: { certPem: string; keyPem: string; caPem: string };
+  /** Builds the security stage (authentication, authorization, admission, audit) once the stores are ready. */
+  security?: (server: ApiServer) => SecurityStage;
 }
 
 /** A running Skiff API server. */
@@ -60,6 +68,7 @@ export class ApiServer {
   private handler!: ResourceHandler;
   private ready = false;
   private stopping = false;
+  private security: SecurityStage | undefined;
 
   constructor(opts: ApiServerOptions) {
     this.opts = opts;
@@ -121,20 +130,28 @@ export class ApiServer {
         } else throw e;
       }
     }
+    this.security = this.opts.security?.(this);
     this.handler = new ResourceHandler({
+      ...(this.security?.admission ? { admission: this.security.admission } : {}),
       stores: this.stores, metrics: this.metrics, registerWatch: (close) => {
         this.watchClosers.add(close);
         return () => this.watchClosers.delete(close);
       },
       signal: this.abort.signal,
     });
-    const server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    const tls = this.opts.tls;
+    const serverOpts = { keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 };
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.handle(req, res).catch((e: unknown) => {
         log.error('unhandled request failure', { err: e });
         if (!res.headersSent) sendStatus(res, toApiError(e));
         else res.destroy();
       });
-    });
+    };
+    // Client certificates are requested but checked per request, so that anonymous health checks still work.
+    const server = tls
+      ? https.createServer({ ...serverOpts, cert: tls.certPem, key: tls.keyPem, ca: tls.caPem, requestCert: true, rejectUnauthorized: false }, onRequest)
+      : http.createServer(serverOpts, onRequest);
     server.keepAliveTimeout = 65_000;
     server.on('connection', (s) => {
       this.sockets.add(s);
@@ -153,10 +170,46 @@ export class ApiServer {
         resolve();
       });
     });
-    this.ready = true;
     const addr = server.address() as AddressInfo;
+    await this.ensureKubernetesService(allocator.apiServiceIP, addr.port);
+    this.ready = true;
     const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return { host: addr.address, port: addr.port, url: `http://${urlHost}:${addr.port}` };
+    return { host: addr.address, port: addr.port, url: `${tls ? 'https' : 'http'}://${urlHost}:${addr.port}` };
+  }
+
+  /** Replaces the serving certificate (after renewal) without dropping connections. */
+  reloadTls(tls: { certPem: string; keyPem: string; caPem: string }): void {
+    const s = this.server;
+    if (s instanceof https.Server) s.setSecureContext({ cert: tls.certPem, key: tls.keyPem, ca: tls.caPem });
+  }
+
+  /**
+   * The `kubernetes` Service in `default` (upstream's bootstrap controller): the first ClusterIP of the range,
+   * port 443 to the API server's port. Its endpoints are kept by the endpoints controller.
+   */
+  private async ensureKubernetesService(clusterIP: string, port: number): Promise<void> {
+    const services = this.storeFor('', 'services');
+    if (!services) return;
+    const want = {
+      apiVersion: 'v1', kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { type: 'ClusterIP', clusterIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }], sessionAffinity: 'None' },
+    };
+    try {
+      const cur = await services.get('default', 'kubernetes');
+      const ports = (cur.spec as { ports?: { targetPort?: unknown }[] } | undefined)?.ports;
+      if (ports?.[0]?.targetPort !== port) {
+        await services.guaranteedUpdate('default', 'kubernetes', (svc) => {
+          (svc.spec as { ports: unknown[] }).ports = want.spec.ports;
+          return svc;
+        });
+      }
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 404)) throw e;
+      await services.create('default', want).catch((err: unknown) => {
+        if (!(err instanceof ApiError && err.code === 409)) throw err;
+      });
+    }
   }
 
   /** Stops accepting requests, ends watches, waits for in-flight requests (bounded) and stops the caches. */
@@ -183,6 +236,12 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const pathname = url.pathname;
     const method = req.method ?? 'GET';
+    if (this.security) {
+      // authenticate → authorize before anything else; health and version are open to anonymous users by RBAC.
+      const admitted = await this.security.gate.admit(req, res, url, method);
+      this.security.audit?.record(req, res, { url, method, ...(admitted ? admitted : {}) });
+      if (!admitted) return;
+    }
     // Health and version first: cheap and never throttled.
     if (pathname === '/healthz' || pathname === '/livez' || pathname === '/readyz' ||
         pathname.startsWith('/healthz/') || pathname.startsWith('/livez/') || pathname.startsWith('/readyz/')) {
@@ -234,6 +293,18 @@ export class ApiServer {
       return;
     }
     const admin = this.opts.adminHandlers?.[pathname];
+    if (admin && this.security) {
+      // Administrative endpoints (snapshots) are for system:masters only, whatever RBAC grants.
+      const user = requestUser(req);
+      if (!user?.groups.includes('system:masters')) {
+        req.resume();
+        sendJson(res, 403, forbiddenStatus({
+          user: user ?? { name: 'system:anonymous', groups: [] }, verb: method.toLowerCase(), resourceRequest: false, path: pathname,
+          apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '',
+        }, 'only members of system:masters may use this endpoint'));
+        return;
+      }
+    }
     if (admin) {
       await admin(req, res);
       return;
@@ -274,6 +345,11 @@ export class ApiServer {
         if (!store) {
           req.resume();
           throw pathNotFound();
+        }
+        const endpoints = this.security?.endpoints;
+        if (endpoints?.serves(parsed.path, method)) {
+          await endpoints.serve(ctx, parsed.path, requestUser(req)!);
+          return;
         }
         await this.handler.handle(ctx, store, parsed.path, isWatch);
         return;

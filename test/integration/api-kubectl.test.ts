@@ -62,6 +62,8 @@ describe('kubectl against skiff server', () => {
     }
     const ns = await k(['get', 'namespaces', '-o', 'name']);
     assert.deepEqual(ns.stdout.trim().split('\n').sort(), ['namespace/default', 'namespace/kube-node-lease', 'namespace/kube-public', 'namespace/kube-system']);
+    const svc = await k(['get', 'svc', 'kubernetes', '--no-headers']);
+    assert.match(svc.stdout, /^kubernetes\s+ClusterIP\s+10\.43\.0\.1\s+<none>\s+443\/TCP\s+/);
   });
 
   it('creates with create -f and apply -f, and refuses a duplicate', async () => {
