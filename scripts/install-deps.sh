@@ -9,11 +9,17 @@ set -euo pipefail
 PACKAGES=(
   etcd-server:etcd
   etcd-client:etcdctl
+  runc:runc
+  containernetworking-plugins
+  docker-registry:docker-registry
+  busybox-static:busybox
+  iptables:iptables
 )
 
 # Packages whose system service must stay stopped and disabled after install.
 SERVICES=(
   etcd
+  docker-registry
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
