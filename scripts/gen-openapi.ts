@@ -35,6 +35,7 @@ const MODULES: Record<string, string> = {
   'authentication/v1': 'io.k8s.api.authentication.v1',
   'authorization/v1': 'io.k8s.api.authorization.v1',
   'rbac/v1': 'io.k8s.api.rbac.v1',
+  'certificates/v1': 'io.k8s.api.certificates.v1',
   'networking/v1': 'io.k8s.api.networking.v1',
   'storage/v1': 'io.k8s.api.storage.v1',
   'apiextensions/v1': 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1',

@@ -8,6 +8,8 @@ import { namedGroupResources } from './groups.ts';
 import { namespaces } from './core/v1/namespace.ts';
 import { builtinPriorityClasses } from './scheduling/v1/priority-class.ts';
 import { priorityClasses } from './scheduling/v1/priority-class.ts';
+import { clusterRoleBindings, clusterRoles } from './rbac/v1/index.ts';
+import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './rbac/v1/bootstrap-policy.ts';
 
 /** Every kind the API server serves, core group first. */
 export const catalog: ResourceDefinition[] = [...coreV1Resources, ...namedGroupResources];
@@ -19,11 +21,16 @@ export interface BootstrapObject {
   object: Record<string, unknown>;
 }
 
-/** The namespaces default, kube-system, kube-public and kube-node-lease, and the built-in PriorityClasses. */
+/**
+ * The namespaces default, kube-system, kube-public and kube-node-lease, the built-in PriorityClasses and the
+ * default RBAC policy (ClusterRoles and ClusterRoleBindings).
+ */
 export function bootstrapObjects(): BootstrapObject[] {
   const ns = ['default', 'kube-system', 'kube-public', 'kube-node-lease'].map((name) => ({
     def: namespaces, namespace: '', object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
   }));
   const pcs = builtinPriorityClasses.map((pc) => ({ def: priorityClasses, namespace: '', object: structuredClone(pc) as Record<string, unknown> }));
-  return [...ns, ...pcs];
+  const roles = bootstrapClusterRoles().map((r) => ({ def: clusterRoles, namespace: '', object: r as unknown as Record<string, unknown> }));
+  const bindings = bootstrapClusterRoleBindings().map((b) => ({ def: clusterRoleBindings, namespace: '', object: b as unknown as Record<string, unknown> }));
+  return [...ns, ...pcs, ...roles, ...bindings];
 }

@@ -9,6 +9,12 @@ test('every named-group kind is listed once, with examples of its own kind', () 
     'apps/Deployment', 'apps/ReplicaSet', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ControllerRevision',
     'batch/Job', 'batch/CronJob', 'coordination.k8s.io/Lease', 'events.k8s.io/Event', 'discovery.k8s.io/EndpointSlice',
     'policy/PodDisruptionBudget', 'scheduling.k8s.io/PriorityClass',
+    'rbac.authorization.k8s.io/ClusterRoleBinding', 'rbac.authorization.k8s.io/ClusterRole',
+    'rbac.authorization.k8s.io/RoleBinding', 'rbac.authorization.k8s.io/Role',
+    'authentication.k8s.io/SelfSubjectReview', 'authentication.k8s.io/TokenReview',
+    'authorization.k8s.io/LocalSubjectAccessReview', 'authorization.k8s.io/SelfSubjectAccessReview',
+    'authorization.k8s.io/SelfSubjectRulesReview', 'authorization.k8s.io/SubjectAccessReview',
+    'certificates.k8s.io/CertificateSigningRequest',
   ]);
   for (const d of namedGroupResources) {
     assert.ok(d.examples.length > 0, d.kind);

@@ -38,8 +38,17 @@ export class ApiMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  private readonly others: Registry[] = [];
+
+  /** Adds another component's registry (scheduler, controllers…) to /metrics. */
+  addRegistry(r: Registry): void {
+    this.others.push(r);
+  }
+
   /** The exposition text and its content type. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const parts = [await this.registry.metrics()];
+    for (const r of this.others) parts.push(await r.metrics());
+    return { contentType: this.registry.contentType, body: parts.join('\n') };
   }
 }

@@ -8,7 +8,7 @@ import { readBody, sendJson } from './request.ts';
 import type { Store, ListParams, DeleteParams, WriteParams } from './registry/store.ts';
 import { parseSelectors } from './registry/store.ts';
 import {
-  ApiError, badRequest, methodNotAllowed, notAcceptable, notFound, pathNotFound, invalid,
+  ApiError, badRequest, conflict, methodNotAllowed, notAcceptable, notFound, pathNotFound, invalid,
 } from './errors.ts';
 import { bodyFormat, negotiate, parseJsonBody, parseYamlBody, requireObject } from './codec.ts';
 import type { ResponseFormat } from './codec.ts';
@@ -20,9 +20,13 @@ import { fieldError } from '../api/meta/field-errors.ts';
 import { stringify as yamlStringify } from 'yaml';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import { scaleOf } from './scale.ts';
+import { nodeSubresources, proxyPodSubresource } from './node-proxy/index.ts';
+import type { NodeProxyArgs } from './node-proxy/index.ts';
 import { findFieldProblems, parseFieldValidation, strictDecodingMessage } from './openapi/field-validation.ts';
 import { applyPatch as serverSideApply, applyConflictStatus, fieldManagerFromUserAgent, pruneUnknownFields } from './patch/index.ts';
 import type { Store as StoreT } from './registry/store.ts';
+import type { AdmissionChain, AdmissionOperation } from './admission/chain.ts';
+import { requestUser, anonymousUser } from './auth/user.ts';
 
 /** Collects `Warning` response headers for one request. */
 type Warnings = string[];
@@ -33,12 +37,16 @@ function warningHeaders(w: Warnings): Record<string, string[]> {
 
 /** Dependencies of the resource handler. */
 export interface ResourceHandlerOptions {
+  /** Reads for proxying pods/log (and the upgrade paths) to the pod's node agent. */
+  nodeProxy?: NodeProxyArgs;
   stores: Map<string, Store>;
   metrics: ApiMetrics;
   /** Registers a watch's close function for shutdown; returns the unregister function. */
   registerWatch: (close: () => void) => () => void;
   signal: AbortSignal;
   maxBodyBytes?: number;
+  /** Admission plugins run on writes (mutating, then validating) after decoding and before the registry. */
+  admission?: AdmissionChain;
 }
 
 function verbOf(method: string, p: ResourcePath, isWatch: boolean): string {
@@ -274,12 +282,25 @@ export class ResourceHandler {
     return p;
   }
 
+  /** Runs the admission chain for one write (nothing when the server runs without admission). */
+  private async admit(ctx: RequestContext, store: StoreT, r: { operation: AdmissionOperation; namespace: string; name: string; subresource?: string; object?: KubeObject; oldObject?: StoredObject; dryRun?: boolean; warnings: Warnings }): Promise<void> {
+    const chain = this.o.admission;
+    if (!chain) return;
+    await chain.run({
+      operation: r.operation, def: store.def, namespace: r.namespace, name: r.name, subresource: r.subresource ?? '',
+      ...(r.object ? { object: r.object as StoredObject } : {}), ...(r.oldObject ? { oldObject: r.oldObject } : {}),
+      user: requestUser(ctx.req) ?? anonymousUser, dryRun: r.dryRun === true, warnings: r.warnings,
+    });
+  }
+
   private async create(ctx: RequestContext, store: Store, ns: string): Promise<number> {
     const fmt = this.format(ctx, false);
     const params = this.writeParams(ctx);
     const warnings: Warnings = [];
     const { obj } = await this.readObject(ctx, { store, warnings });
     this.prune(store, obj);
+    if (obj.metadata && typeof obj.metadata === 'object' && store.def.namespaced && !obj.metadata.namespace) obj.metadata.namespace = ns;
+    await this.admit(ctx, store, { operation: 'CREATE', namespace: ns, name: obj.metadata?.name ?? '', object: obj, dryRun: params.dryRun, warnings });
     const created = await store.create(ns, obj, params);
     this.respondObject(ctx, store, 201, created, fmt, warningHeaders(warnings));
     return 201;
@@ -291,9 +312,27 @@ export class ResourceHandler {
     const warnings: Warnings = [];
     const { obj } = await this.readObject(ctx, { store, warnings });
     this.prune(store, obj);
-    const updated = await store.update(ns, name, obj, params);
+    const updated = this.o.admission ? await this.admittedUpdate(ctx, store, ns, name, obj, params, warnings) : await store.update(ns, name, obj, params);
     this.respondObject(ctx, store, 200, updated, fmt, warningHeaders(warnings));
     return 200;
+  }
+
+  /** PUT through admission: the same optimistic-concurrency check as Store.update, with the stored object to compare. */
+  private admittedUpdate(ctx: RequestContext, store: StoreT, ns: string, name: string, obj: KubeObject, params: WriteParams & { subresource?: 'status' }, warnings: Warnings): Promise<StoredObject> {
+    // The identity checks Store.update makes before reading, so a mismatch stays a 400 rather than a 404.
+    const m = obj.metadata as { name?: string; namespace?: string; resourceVersion?: string } | undefined;
+    if (obj.apiVersion !== undefined && obj.apiVersion !== store.apiVersion) throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${store.apiVersion})`);
+    if (obj.kind !== undefined && obj.kind !== store.def.kind) throw badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${store.def.kind})`);
+    if (store.def.namespaced && m?.namespace && m.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    if (m?.name && m.name !== name) throw badRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
+    const wantRv = m?.resourceVersion;
+    return store.guaranteedUpdate(ns, name, async (current) => {
+      if (wantRv && wantRv !== current.metadata.resourceVersion) throw conflict(store.def, name);
+      const next = structuredClone(obj) as StoredObject;
+      if (!next.metadata || typeof next.metadata !== 'object') next.metadata = {};
+      await this.admit(ctx, store, { operation: 'UPDATE', namespace: ns, name, subresource: params.subresource ?? '', object: next, oldObject: current, dryRun: params.dryRun, warnings });
+      return next;
+    }, params);
   }
 
   private async patch(ctx: RequestContext, store: Store, ns: string, name: string, subresource?: 'status'): Promise<number> {
@@ -310,6 +349,7 @@ export class ResourceHandler {
       warnings.length = 0;
       this.checkFields(ctx, store, JSON.stringify(patched), 'json', warnings);
       this.prune(store, patched);
+      await this.admit(ctx, store, { operation: 'UPDATE', namespace: ns, name, subresource: subresource ?? '', object: patched, oldObject: current, dryRun: params.dryRun, warnings });
       return patched;
     }, { ...params, ...(subresource ? { subresource } : {}) });
     this.respondObject(ctx, store, 200, updated, fmt, warningHeaders(warnings));
@@ -347,6 +387,7 @@ export class ResourceHandler {
       const r = serverSideApply(null, applied, { gvk, manager, force });
       const obj = r.object as KubeObject;
       obj.metadata = { ...(obj.metadata ?? {}), name };
+      await this.admit(ctx, store, { operation: 'CREATE', namespace: ns, name, object: obj, dryRun: params.dryRun, warnings });
       try {
         const created = await store.create(ns, obj, applyParams);
         this.respondObject(ctx, store, 201, created, fmt, warningHeaders(warnings));
@@ -356,9 +397,10 @@ export class ResourceHandler {
         if (!(e instanceof ApiError && e.code === 409 && e.status.reason === 'AlreadyExists')) throw e;
       }
     }
-    const updated = await store.guaranteedUpdate(ns, name, (current) => {
+    const updated = await store.guaranteedUpdate(ns, name, async (current) => {
       const r = serverSideApply(current, applied, { gvk, manager, force, ...(subresource ? { subresource } : {}) });
       if (r.conflicts.length > 0 && !force) throw new ApiError(applyConflictStatus(r.conflicts));
+      await this.admit(ctx, store, { operation: 'UPDATE', namespace: ns, name, subresource: subresource ?? '', object: r.object as StoredObject, oldObject: current, dryRun: params.dryRun, warnings });
       return r.object as StoredObject;
     }, { ...applyParams, ...(subresource ? { subresource } : {}) });
     this.respondObject(ctx, store, 200, updated, fmt, warningHeaders(warnings));
@@ -412,6 +454,10 @@ export class ResourceHandler {
   private async delete(ctx: RequestContext, store: Store, ns: string, name: string): Promise<number> {
     const fmt = this.format(ctx, false);
     const params = await this.deleteParams(ctx);
+    if (this.o.admission) {
+      const old = await store.get(ns, name);
+      await this.admit(ctx, store, { operation: 'DELETE', namespace: ns, name, oldObject: old, dryRun: params.dryRun, warnings: [] });
+    }
     const r = await store.delete(ns, name, params);
     if (r.returnObject || !r.deleted) {
       this.respondObject(ctx, store, 200, r.obj, fmt);
@@ -469,7 +515,9 @@ export class ResourceHandler {
         const fmt = this.format(ctx, false);
         const params = this.writeParams(ctx);
         const { obj } = await this.readObject(ctx);
-        const updated = await store.update(ns, p.name, obj, { ...params, subresource: 'status' });
+        const updated = this.o.admission
+          ? await this.admittedUpdate(ctx, store, ns, p.name, obj, { ...params, subresource: 'status' }, [])
+          : await store.update(ns, p.name, obj, { ...params, subresource: 'status' });
         this.respondObject(ctx, store, 200, updated, fmt);
         return 200;
       }
@@ -501,6 +549,9 @@ export class ResourceHandler {
       }, { ...params, subresource: 'finalize' });
       this.respondObject(ctx, store, 200, updated, this.format(ctx, false));
       return 200;
+    }
+    if (def.kind === 'Pod' && def.group === '' && p.name && nodeSubresources.has(sub) && this.o.nodeProxy) {
+      return proxyPodSubresource(ctx, { ...this.o.nodeProxy, namespace: ns, name: p.name, subresource: sub });
     }
     req.resume();
     if (!p.name) throw pathNotFound();

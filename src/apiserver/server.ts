@@ -27,6 +27,9 @@ import type { OpenApiDocuments } from './openapi/documents.ts';
 import type { SecurityStage } from './auth/stage.ts';
 import { requestUser } from './auth/user.ts';
 import { forbiddenStatus } from './auth/security.ts';
+import { handleUpgrade } from './node-proxy/index.ts';
+import type { NodeProxyArgs } from './node-proxy/index.ts';
+import type { Duplex } from 'node:stream';
 
 const log = logger('apiserver');
 
@@ -132,6 +135,7 @@ export class ApiServer {
     }
     this.security = this.opts.security?.(this);
     this.handler = new ResourceHandler({
+      nodeProxy: this.nodeProxyArgs,
       ...(this.security?.admission ? { admission: this.security.admission } : {}),
       stores: this.stores, metrics: this.metrics, registerWatch: (close) => {
         this.watchClosers.add(close);
@@ -157,6 +161,9 @@ export class ApiServer {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.upgrade(req, socket, head);
+    });
     server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
@@ -181,6 +188,40 @@ export class ApiServer {
   reloadTls(tls: { certPem: string; keyPem: string; caPem: string }): void {
     const s = this.server;
     if (s instanceof https.Server) s.setSecureContext({ cert: tls.certPem, key: tls.keyPem, ca: tls.caPem });
+  }
+
+  /** Pod and Node reads for the node proxy (pods/log, exec, attach, portforward). */
+  get nodeProxyArgs(): NodeProxyArgs {
+    return {
+      getPod: (ns, name) => this.storeFor('', 'pods')!.get(ns, name),
+      getNode: (name) => this.storeFor('', 'nodes')!.get('', name),
+    };
+  }
+
+  /** WebSocket/SPDY upgrades (exec, attach, portforward): authenticated and authorized like any request, then proxied to the pod's node. */
+  private async upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => undefined);
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (this.security) {
+        const res = new http.ServerResponse(req);
+        res.assignSocket(socket as Socket);
+        const admitted = await this.security.gate.admit(req, res, url, req.method ?? 'GET');
+        this.security.audit?.record(req, res, { url, method: req.method ?? 'GET', ...(admitted.user ? { user: admitted.user } : {}), ...(admitted.attributes ? { attributes: admitted.attributes } : {}) });
+        if (!admitted.allowed) {
+          res.on('finish', () => socket.destroy());
+          return;
+        }
+        res.detachSocket(socket as Socket);
+      }
+      if (!handleUpgrade(req, socket, head, this.nodeProxyArgs)) {
+        socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n' +
+          JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 }));
+      }
+    } catch (e) {
+      log.warn('upgrade failed', { err: e });
+      socket.destroy();
+    }
   }
 
   /**
@@ -239,8 +280,8 @@ export class ApiServer {
     if (this.security) {
       // authenticate → authorize before anything else; health and version are open to anonymous users by RBAC.
       const admitted = await this.security.gate.admit(req, res, url, method);
-      this.security.audit?.record(req, res, { url, method, ...(admitted ? admitted : {}) });
-      if (!admitted) return;
+      this.security.audit?.record(req, res, { url, method, ...(admitted.user ? { user: admitted.user } : {}), ...(admitted.attributes ? { attributes: admitted.attributes } : {}) });
+      if (!admitted.allowed) return;
     }
     // Health and version first: cheap and never throttled.
     if (pathname === '/healthz' || pathname === '/livez' || pathname === '/readyz' ||

@@ -8,8 +8,13 @@ import { join } from 'node:path';
 import { setVerbosity } from '../base/log.ts';
 import { SKIFF_VERSION } from '../apiserver/version.ts';
 import { registerSnapshotCommands } from './snapshot.ts';
+import { addSecurityServerOptions } from './server-options.ts';
+import { registerTokenCommands } from './token.ts';
+import { registerAgentCommand } from './agent.ts';
+import { registerImagesCommands } from './images.ts';
 import { registerControllerManagerCommand } from './controller-manager.ts';
 import { registerClientCommands } from './cli.ts';
+import { registerSchedulerCommand } from './scheduler.ts';
 
 function defaultDataDir(): string {
   return process.env.SKIFF_DATA_DIR ?? join(homedir(), '.skiff');
@@ -39,8 +44,8 @@ export function buildProgram(): Command {
     const v = Number(cmd.opts().v ?? 0);
     if (Number.isFinite(v)) setVerbosity(v);
   });
-  program
-    .command('server')
+  addSecurityServerOptions(program
+    .command('server'))
     .description('start the control plane (API server with embedded storage)')
     .option('--data-dir <dir>', 'directory for state, kubeconfig and snapshots', defaultDataDir())
     .option('--port <port>', 'port to listen on (0 = any free port)', portNumber, 6443)
@@ -49,15 +54,22 @@ export function buildProgram(): Command {
     .option('--no-agent', 'do not start the embedded node agent')
     .option('--max-requests-inflight <n>', 'requests served at once before answering 429', positiveInt, 600)
     .option('--disable-controller-manager', 'do not run the controller manager in this process')
+    .option('--disable-scheduler', 'do not run the scheduler in this process')
+    .option('--runtime <kind>', 'runtime of the embedded node agent: process or simulated', 'process')
     .option('--snapshot-schedule <cron>', 'take scheduled snapshots (cron expression, e.g. "0 */6 * * *")')
     .option('--snapshot-retention <n>', 'scheduled snapshots to keep', positiveInt, 5)
-    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean; maxRequestsInflight: number; snapshotSchedule?: string; snapshotRetention: number; disableControllerManager?: boolean }) => {
+    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean; maxRequestsInflight: number; snapshotSchedule?: string; snapshotRetention: number; disableControllerManager?: boolean; disableScheduler?: boolean; runtime: string }) => {
+      if (opts.runtime !== 'process' && opts.runtime !== 'simulated') throw new Error(`unknown runtime ${JSON.stringify(opts.runtime)}: use process or simulated`);
       const { runServer } = await import('./server.ts');
       // Everything was stopped in order; exit now rather than wait on a stray timer or socket.
-      process.exit(await runServer({ ...opts, controllerManager: !opts.disableControllerManager }));
+      process.exit(await runServer({ ...opts, runtime: opts.runtime, controllerManager: !opts.disableControllerManager, scheduler: !opts.disableScheduler }));
     });
   registerSnapshotCommands(program);
   registerControllerManagerCommand(program);
+  registerSchedulerCommand(program);
+  registerTokenCommands(program);
+  registerAgentCommand(program);
+  registerImagesCommands(program);
   registerClientCommands(program);
   return program;
 }

@@ -3,6 +3,8 @@
  * controller manager and embedded agent; writes the admin kubeconfig; stops cleanly on SIGTERM/SIGINT.
  */
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { ApiServer } from '../apiserver/server.ts';
@@ -18,6 +20,11 @@ import { cronSnapshotSchedule } from './snapshot.ts';
 import { SKIFF_VERSION } from '../apiserver/version.ts';
 import { Counter, Gauge } from 'prom-client';
 import type { ApiServer as ApiServerT } from '../apiserver/server.ts';
+import { ensureClusterPki, issueKeyPair } from '../apiserver/tls/pki.ts';
+import type { ClusterPki, KeyPair } from '../apiserver/tls/pki.ts';
+import { securityStage, parseAuthorizationModes } from '../apiserver/auth/index.ts';
+import { loadTokenFile } from '../apiserver/auth/authenticator.ts';
+import { loadAuditPolicy } from '../apiserver/auth/audit.ts';
 
 const log = logger('server');
 
@@ -31,15 +38,78 @@ export interface ServerOptions {
   maxRequestsInflight?: number;
   /** Run the controller manager in this process (default true). */
   controllerManager?: boolean;
+  /** Run the scheduler in this process (default true). */
+  scheduler?: boolean;
+  /** Runtime of the embedded agent (default process). */
+  runtime?: 'process' | 'simulated';
+  /** Port of the embedded agent's streaming endpoint (default: any free port). */
+  agentStreamingPort?: number;
   /** Cron expression for scheduled snapshots (unset: none). */
   snapshotSchedule?: string;
   /** Scheduled snapshots to keep. */
   snapshotRetention?: number;
+  /** Extra names and IPs for the serving certificate (env SKIFF_TLS_SAN, comma-separated). */
+  tlsSan?: string[];
+  /** Static token file: token,user,uid,"group1,group2" (env SKIFF_TOKEN_AUTH_FILE). */
+  tokenAuthFile?: string;
+  /** Comma-separated authorization modes: Node,RBAC (default) or AlwaysAllow (env SKIFF_AUTHORIZATION_MODE). */
+  authorizationMode?: string;
+  /** Audit policy file (env SKIFF_AUDIT_POLICY_FILE); audit events go to auditLogPath. */
+  auditPolicyFile?: string;
+  /** Audit log path (env SKIFF_AUDIT_LOG_PATH; default <data-dir>/audit.log when a policy is given). */
+  auditLogPath?: string;
+  /** EncryptionConfiguration for secrets at rest (env SKIFF_ENCRYPTION_PROVIDER_CONFIG). */
+  encryptionProviderConfig?: string;
 }
 
-/** Writes the admin kubeconfig atomically and returns its path. */
-export function writeAdminKubeconfig(dataDir: string, serverUrl: string): string {
+export { addSecurityServerOptions } from './server-options.ts';
+
+/** Fills security options from SKIFF_* environment variables where flags left them unset. */
+function withSecurityEnv(o: ServerOptions, env: NodeJS.ProcessEnv = process.env): ServerOptions {
+  const out = { ...o };
+  if (!out.tlsSan?.length && env.SKIFF_TLS_SAN) out.tlsSan = env.SKIFF_TLS_SAN.split(',').filter((x) => x !== '');
+  out.tokenAuthFile ??= env.SKIFF_TOKEN_AUTH_FILE || undefined;
+  if ((out.authorizationMode === undefined || out.authorizationMode === 'Node,RBAC') && env.SKIFF_AUTHORIZATION_MODE) out.authorizationMode = env.SKIFF_AUTHORIZATION_MODE;
+  out.auditPolicyFile ??= env.SKIFF_AUDIT_POLICY_FILE || undefined;
+  out.auditLogPath ??= env.SKIFF_AUDIT_LOG_PATH || undefined;
+  out.encryptionProviderConfig ??= env.SKIFF_ENCRYPTION_PROVIDER_CONFIG || undefined;
+  return out;
+}
+
+/** TLS material a kubeconfig carries. */
+export interface KubeconfigTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/** Writes a kubeconfig for one identity (client certificate) atomically and returns its path. */
+export function writeKubeconfig(path: string, serverUrl: string, user: string, tls: KubeconfigTls): string {
+  const b64 = (t: string) => Buffer.from(t).toString('base64');
+  const doc = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'skiff', cluster: { server: serverUrl, 'certificate-authority-data': b64(tls.caPem) } }],
+    users: [{ name: user, user: { 'client-certificate-data': b64(tls.certPem), 'client-key-data': b64(tls.keyPem) } }],
+    contexts: [{ name: 'skiff', context: { cluster: 'skiff', user, namespace: 'default' } }],
+    'current-context': 'skiff',
+    preferences: {},
+  };
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, yamlStringify(doc), { mode: 0o600 });
+  renameSync(tmp, path);
+  return path;
+}
+
+/** A client certificate for a component identity, signed by the cluster CA. */
+async function componentCert(pki: ClusterPki, commonName: string, organizations: string[]): Promise<KeyPair> {
+  return issueKeyPair(pki.ca, { commonName, organizations, usage: 'client', days: 365 });
+}
+
+/** Writes the admin kubeconfig atomically and returns its path (client certificate when `tls` is given). */
+export function writeAdminKubeconfig(dataDir: string, serverUrl: string, tls?: KubeconfigTls): string {
   const path = join(dataDir, 'kubeconfig.yaml');
+  if (tls) return writeKubeconfig(path, serverUrl, 'skiff-admin', tls);
   const doc = {
     apiVersion: 'v1',
     kind: 'Config',
@@ -56,13 +126,25 @@ export function writeAdminKubeconfig(dataDir: string, serverUrl: string): string
 }
 
 /** Runs the server until a signal arrives. Resolves with the process exit code. */
-export async function runServer(o: ServerOptions): Promise<number> {
+export async function runServer(options: ServerOptions): Promise<number> {
+  const o = withSecurityEnv(options);
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const started = Date.now();
   const schedule = o.snapshotSchedule ? cronSnapshotSchedule(o.snapshotSchedule) : undefined;
+  const pki = await ensureClusterPki(join(dataDir, 'tls'), { sans: o.tlsSan ?? [] });
+  const tls = { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem };
+  const auditPath = o.auditPolicyFile ? (o.auditLogPath ?? join(dataDir, 'audit.log')) : undefined;
+  const security = securityStage({
+    ca: pki.ca,
+    serviceAccountKeys: { privateKeyPem: pki.serviceAccountKeyPem, publicKeyPem: pki.serviceAccountPublicKeyPem },
+    ...(o.tokenAuthFile ? { tokens: loadTokenFile(o.tokenAuthFile) } : {}),
+    authorizationModes: parseAuthorizationModes(o.authorizationMode ?? 'Node,RBAC'),
+    ...(o.auditPolicyFile && auditPath ? { audit: { path: auditPath, policy: loadAuditPolicy(o.auditPolicyFile) } } : {}),
+  });
   const storage = await openStorage(o.datastore ?? `sqlite://${join(dataDir, 'state.db')}`, { dataDir });
   const api = new ApiServer({
+    tls, security,
     adminHandlers: { [SNAPSHOT_ENDPOINT]: snapshotHandler(storage, { skiffVersion: SKIFF_VERSION }) },
     catalog, storage, host: o.bindAddress, port: o.port, bootstrap: bootstrapObjects(), openapi: buildOpenApi(catalog),
     ...(o.maxRequestsInflight ? { maxInFlight: o.maxRequestsInflight } : {}),
@@ -78,12 +160,42 @@ export async function runServer(o: ServerOptions): Promise<number> {
   const snapshots = schedule
     ? startScheduledSnapshots(api, storage, { schedule, retention: o.snapshotRetention ?? 5, dir: join(dataDir, 'snapshots') })
     : undefined;
-  const kubeconfig = writeAdminKubeconfig(dataDir, addr.url);
+  const kubeconfig = writeAdminKubeconfig(dataDir, addr.url, { caPem: pki.ca.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem });
+  // Every component gets its own identity (upstream's user names) and only its role's rights.
+  const componentKubeconfig = async (file: string, cn: string, groups: string[]): Promise<string> => {
+    const kp = await componentCert(pki, cn, groups);
+    return writeKubeconfig(join(dataDir, 'tls', file), addr.url, cn, { caPem: pki.ca.certPem, ...kp });
+  };
+  const controllerManagerKubeconfig = await componentKubeconfig('controller-manager.kubeconfig', 'system:kube-controller-manager', []);
+  const schedulerKubeconfig = await componentKubeconfig('scheduler.kubeconfig', 'system:kube-scheduler', []);
+  // The embedded agent: a node identity that is also an admin until agents join with their own credentials.
+  const agentKubeconfig = await componentKubeconfig('agent.kubeconfig', `system:node:${hostname().toLowerCase()}`, ['system:nodes', 'system:masters']);
+  const renew = setInterval(() => {
+    ensureClusterPki(join(dataDir, 'tls'), { sans: o.tlsSan ?? [] }).then((p) => {
+      if (p.servingRenewed) api.reloadTls({ certPem: p.serving.certPem, keyPem: p.serving.keyPem, caPem: p.ca.certPem });
+    }).catch((e: unknown) => log.warn('serving certificate renewal failed', { err: e }));
+  }, 12 * 3600 * 1000);
+  renew.unref();
   const components: { name: string; stop: () => Promise<void> }[] = [];
   if (o.controllerManager !== false) {
     const { startControllerManager } = await import('../controllers/index.ts');
-    const cm = await startControllerManager({ kubeconfig });
+    const cm = await startControllerManager({ kubeconfig: controllerManagerKubeconfig });
     components.push({ name: 'controller-manager', stop: () => cm.stop() });
+  }
+  if (o.scheduler !== false) {
+    const { startScheduler } = await import('../scheduler/index.ts');
+    const sched = await startScheduler({ kubeconfig: schedulerKubeconfig });
+    api.metrics.addRegistry(sched.metrics.registry);
+    components.push({ name: 'scheduler', stop: () => sched.stop() });
+  }
+  if (o.agent) {
+    const { startAgent } = await import('../agent/index.ts');
+    const agent = await startAgent({
+      kubeconfig: agentKubeconfig, runtime: o.runtime ?? 'process', rootDir: join(dataDir, 'agent'),
+      // Any free port: several servers (tests) may share a machine; the Node advertises the port it got.
+      streamingPort: o.agentStreamingPort ?? 0, controlPlane: true,
+    });
+    components.push({ name: 'agent', stop: () => agent.stop() });
   }
   log.info('skiff server ready', { url: addr.url, engine: storage.engine, ms: Date.now() - started });
   process.stdout.write(`skiff server listening on ${addr.url}\nadmin kubeconfig written to ${kubeconfig}\n  export KUBECONFIG=${kubeconfig}\n`);
@@ -95,6 +207,7 @@ export async function runServer(o: ServerOptions): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  clearInterval(renew);
   await snapshots?.stop();
   for (const c of components.reverse()) {
     await c.stop().catch((e: unknown) => log.warn('component did not stop cleanly', { component: c.name, err: e }));

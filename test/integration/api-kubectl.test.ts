@@ -36,7 +36,7 @@ describe('kubectl against skiff server', () => {
   let dir: string;
 
   before(async () => {
-    server = await startServer({ args: ['--disable-controller-manager'] });
+    server = await startServer({ args: ['--disable-controller-manager', '--disable-scheduler'] });
     k = kubectlFor(server);
     dir = mkdtempSync(join(tmpdir(), 'skiff-manifests-'));
   });

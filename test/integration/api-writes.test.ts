@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, kubectlFor, tempFile } from './helpers/cluster.ts';
+import { adminFetch, startServer, kubectlFor, tempFile } from './helpers/cluster.ts';
 import type { TestServer, Kubectl } from './helpers/cluster.ts';
 
 function deployment(o: { image: string; replicas: number; env?: Record<string, string>; sidecar?: boolean }): string {
@@ -49,7 +49,7 @@ describe('kubectl writes against skiff server', () => {
 
   before(async () => {
     // API semantics alone: no controllers acting on what the test records.
-    server = await startServer({ args: ['--disable-controller-manager'] });
+    server = await startServer({ args: ['--disable-controller-manager', '--disable-scheduler'] });
     k = kubectlFor(server);
     dir = mkdtempSync(join(tmpdir(), 'skiff-writes-'));
   });
@@ -216,7 +216,7 @@ describe('kubectl writes against skiff server', () => {
 
     // Preconditions are checked.
     const cur = await getJson('cm', 'ssa');
-    const res = await fetch(`${server.url}/api/v1/namespaces/default/configmaps/ssa`, {
+    const res = await adminFetch(server, '/api/v1/namespaces/default/configmaps/ssa', {
       method: 'DELETE', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ preconditions: { uid: '00000000-0000-0000-0000-000000000000' } }),
     });

@@ -2,13 +2,13 @@
 // and a fuzz run of random and mutated requests never produces a 5xx or a crash.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './helpers/cluster.ts';
+import { adminFetch, startServer } from './helpers/cluster.ts';
 import type { TestServer } from './helpers/cluster.ts';
 
 interface Reply { status: number; json: Record<string, unknown>; headers: Headers }
 
 async function send(server: TestServer, method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(server.url + path, { method, headers, ...(body === undefined ? {} : { body }) });
+  const res = await adminFetch(server, path, { method, headers, ...(body === undefined ? {} : { body }) });
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try {
@@ -189,7 +189,7 @@ describe('bad input', () => {
       await Promise.all(batch);
     }
     assert.deepEqual(serverErrors, []);
-    const health = await fetch(`${server.url}/readyz`);
+    const health = await adminFetch(server, '/readyz');
     assert.equal(health.status, 200);
     assert.equal(server.proc.exitCode, null);
   });

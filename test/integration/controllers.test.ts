@@ -41,7 +41,7 @@ function ownedPods(ns: string, ownerUid: string | undefined): Promise<Pod[]> {
 
 before(async () => {
   setLogSink(process.env.SKIFF_TEST_LOGS ? (l) => process.stderr.write(l + '\n') : null);
-  server = await startServer({ args: ['--disable-controller-manager'] });
+  server = await startServer({ args: ['--disable-controller-manager', '--disable-scheduler'] });
   kubectl = kubectlFor(server);
   api = new ApiClient(new RestClient(clientConfigFromKubeconfig(server.kubeconfig)));
   cm = await startControllerManager({ kubeconfig: server.kubeconfig, retryPeriodMs: 500, renewDeadlineMs: 2000, leaseDurationMs: 3000 });

@@ -2,7 +2,7 @@
 // with a label selector, update, a stale-update conflict, watch from the create's resourceVersion, and delete.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './helpers/cluster.ts';
+import { adminFetch, startServer } from './helpers/cluster.ts';
 import type { TestServer } from './helpers/cluster.ts';
 import { catalog } from '../../src/api/catalog.ts';
 import type { ResourceDefinition } from '../../src/api/resource.ts';
@@ -14,7 +14,7 @@ function collectionPath(def: ResourceDefinition, ns: string): string {
 }
 
 async function call(server: TestServer, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(server.url + path, {
+  const res = await adminFetch(server, path, {
     method,
     headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -26,9 +26,9 @@ async function call(server: TestServer, method: string, path: string, body?: unk
 type WatchLine = { type: string; object: { metadata: { resourceVersion: string } } };
 
 /** Reads watch events until a DELETED arrives (or the server's timeout ends the stream). */
-async function readWatch(url: string): Promise<WatchLine[]> {
+async function readWatch(server: TestServer, path: string): Promise<WatchLine[]> {
   const ac = new AbortController();
-  const res = await fetch(url, { signal: ac.signal });
+  const res = await adminFetch(server, path, { signal: ac.signal });
   const reader = res.body!.getReader();
   const dec = new TextDecoder();
   let buf = '';
@@ -55,13 +55,25 @@ describe('every catalog kind through the API', () => {
   let server: TestServer;
   before(async () => {
     // API semantics alone: no controllers acting on what the test records.
-    server = await startServer({ args: ['--disable-controller-manager'] });
+    server = await startServer({ args: ['--disable-controller-manager', '--disable-scheduler'] });
   });
   after(async () => {
     await server?.stop();
   });
 
   for (const def of catalog) {
+    if (def.verbs && !def.verbs.includes('get')) {
+      // Create-only kinds (access and identity reviews) are answered, never stored.
+      it(`${def.plural}${def.group ? '.' + def.group : ''}: create answers with a status; reads are not allowed`, async () => {
+        const coll = collectionPath(def, 'default');
+        const created = await call(server, 'POST', coll, structuredClone(def.examples[0]!));
+        assert.equal(created.status, 201, JSON.stringify(created.json));
+        assert.equal(created.json.kind, def.kind);
+        assert.ok(created.json.status, 'the answer carries a status');
+        assert.equal((await call(server, 'GET', coll)).status, 405);
+      });
+      continue;
+    }
     it(`${def.plural}${def.group ? '.' + def.group : ''}: create, get, list, update, conflict, watch, delete`, async () => {
       assert.ok(def.examples.length > 0, 'the definition has an example object');
       const ns = 'default';
@@ -94,7 +106,7 @@ describe('every catalog kind through the API', () => {
       const none = await call(server, 'GET', `${coll}?labelSelector=harness%3Dno`);
       assert.equal((none.json.items as unknown[]).length, 0);
 
-      const watch = readWatch(`${server.url}${coll}?watch=true&resourceVersion=${rv0}&fieldSelector=metadata.name%3D${name}&timeoutSeconds=20`);
+      const watch = readWatch(server, `${coll}?watch=true&resourceVersion=${rv0}&fieldSelector=metadata.name%3D${name}&timeoutSeconds=20`);
 
       const upd = structuredClone(got.json) as KubeObject;
       upd.metadata!.labels = { ...upd.metadata!.labels, updated: 'yes' };

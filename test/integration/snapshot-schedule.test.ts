@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startServer, kubectlFor } from './helpers/cluster.ts';
+import { adminFetch, startServer, kubectlFor } from './helpers/cluster.ts';
 import type { TestServer, Kubectl } from './helpers/cluster.ts';
 import { waitFor } from '../../src/base/wait.ts';
 
@@ -25,7 +25,7 @@ describe('scheduled snapshots', () => {
 
   it('takes snapshots on schedule, keeps the newest N, and reports them', async () => {
     const metric = async (): Promise<number> => {
-      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const text = await (await adminFetch(server, '/metrics')).text();
       const m = /^skiff_snapshots_total\{result="success"\} (\d+)$/m.exec(text);
       return m ? Number(m[1]) : 0;
     };

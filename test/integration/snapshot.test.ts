@@ -14,15 +14,14 @@ import { startEtcd, type EtcdProcess } from '../../src/storage/etcd/etcd-process
 import type { KeyValue, Storage } from '../../src/storage/interface.ts';
 import { openStorage } from '../../src/storage/open.ts';
 import { snapshotRecords } from '../../src/storage/snapshot/snapshot-test-helpers.ts';
-import { startServer, type TestServer } from './helpers/cluster.ts';
+import { adminFetch, startServer, type TestServer } from './helpers/cluster.ts';
 
 setLogSink(null);
-const TOKEN = 'skiff-admin';
 
-async function api(server: { url: string }, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(server.url + path, {
+async function api(server: { url: string; dataDir: string }, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await adminFetch(server, path, {
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json' },
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
@@ -125,7 +124,7 @@ describe('snapshot save and restore across engines', { timeout: 240_000 }, () =>
       }
     })();
     while (writes < 5) await new Promise((r) => setTimeout(r, 10));
-    const probe = await fetch(`${source.url}/skiff/v1/snapshot`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const probe = await adminFetch(source, '/skiff/v1/snapshot');
     await probe.body?.cancel();
     if (probe.status === 200) {
       // Online: through the server's admin endpoint while the writer keeps going.

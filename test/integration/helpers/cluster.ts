@@ -4,7 +4,10 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -103,6 +106,61 @@ export function kubectlFor(server: { kubeconfig: string }): Kubectl {
   run.home = home;
   run.cleanup = () => rmSync(home, { recursive: true, force: true });
   return run;
+}
+
+/** Client credentials for `fetchAs`: a client certificate, a bearer token, or nothing (anonymous). */
+export interface TestCredentials {
+  cert?: string;
+  key?: string;
+  token?: string;
+  /** Verify the server with this CA (default: the server's own CA from its data dir). */
+  ca?: string;
+}
+
+/** The cluster CA, admin client certificate and key a server wrote into its data dir. */
+export function serverPki(server: { dataDir: string }): { ca: string; cert: string; key: string } {
+  const dir = join(server.dataDir, 'tls');
+  return { ca: readFileSync(join(dir, 'ca.crt'), 'utf8'), cert: readFileSync(join(dir, 'admin.crt'), 'utf8'), key: readFileSync(join(dir, 'admin.key'), 'utf8') };
+}
+
+/**
+ * fetch() for a test server with explicit credentials: HTTPS verified against the server's CA, the response as a
+ * standard Response whose body streams (watches work).
+ */
+export function fetchAs(server: { url: string; dataDir: string }, path: string, init: RequestInit = {}, creds: TestCredentials = {}): Promise<Response> {
+  const url = new URL(server.url + path);
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((v, k) => { headers[k] = v; });
+  if (creds.token) headers.authorization = `Bearer ${creds.token}`;
+  const body = init.body === undefined || init.body === null ? undefined : typeof init.body === 'string' ? Buffer.from(init.body) : Buffer.from(init.body as Uint8Array);
+  if (body) headers['content-length'] = String(body.length);
+  const tls = url.protocol === 'https:' ? { ca: creds.ca ?? serverPki(server).ca, ...(creds.cert ? { cert: creds.cert, key: creds.key } : {}) } : {};
+  return new Promise<Response>((resolveRes, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: init.method ?? 'GET', headers, ...tls, agent: false }, (res) => {
+      const h = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (Array.isArray(v)) for (const x of v) h.append(k, x);
+        else if (v !== undefined) h.set(k, v);
+      }
+      const status = res.statusCode ?? 0;
+      const nullBody = status === 204 || status === 304 || (init.method ?? 'GET') === 'HEAD';
+      if (nullBody) res.resume();
+      resolveRes(new Response(nullBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: h }));
+    });
+    req.once('error', reject);
+    const signal = init.signal;
+    if (signal) {
+      if (signal.aborted) req.destroy(new Error('aborted'));
+      signal.addEventListener('abort', () => req.destroy(new Error('aborted')), { once: true });
+    }
+    req.end(body);
+  });
+}
+
+/** fetch() as the cluster admin (the admin client certificate from the server's data dir). */
+export function adminFetch(server: { url: string; dataDir: string }, path: string, init: RequestInit = {}): Promise<Response> {
+  const pki = serverPki(server);
+  return fetchAs(server, path, init, { cert: pki.cert, key: pki.key, ca: pki.ca });
 }
 
 /** Writes a file into a temp dir and returns its path (for kubectl -f). */

@@ -1,0 +1,2 @@
+/** The authentication.k8s.io/v1 group's kinds. */
+export { selfSubjectReviews, tokenReviews } from './reviews.ts';
