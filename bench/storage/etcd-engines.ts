@@ -55,8 +55,20 @@ export async function etcdBenchTargets(opts: { endpoints?: string[] } = {}): Pro
     },
     close: async () => raw.close(),
   };
+  // The same operation as the engine's create (compare-and-swap create-if-absent), straight through etcd3:
+  // the like-for-like reference for the engine's write path.
+  const referenceTxn: BenchTarget = {
+    name: 'raw etcd Txn create (etcd3)',
+    create: async (key, value) => {
+      await raw.if(key, 'Mod', '==', 0).then(raw.put(key).value(Buffer.from(value))).commit();
+    },
+    get: async (key) => {
+      await raw.get(key).buffer();
+    },
+    close: async () => undefined,
+  };
   return {
-    targets: [engine, reference],
+    targets: [engine, reference, referenceTxn],
     stop: async () => {
       await engine.close();
       await reference.close();
