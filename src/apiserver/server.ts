@@ -24,6 +24,7 @@ import type { RequestContext } from './request.ts';
 import { sendJson, sendStatus } from './request.ts';
 import { versionInfo } from './version.ts';
 import type { OpenApiDocuments } from './openapi/documents.ts';
+import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, OPENAPI_V2_PROTOBUF_MEDIA_TYPE, negotiateOpenApiV2, openApiV2ProtobufBytes } from './openapi/v2-protobuf.ts';
 import type { SecurityStage } from './auth/stage.ts';
 import { requestUser } from './auth/user.ts';
 import { forbiddenStatus } from './auth/security.ts';
@@ -411,9 +412,11 @@ export class ApiServer {
     if (!provider) throw pathNotFound();
     const p = url.pathname;
     if (p === '/openapi/v2' || p === '/openapi/v2/') {
-      const accept = req.headers.accept ?? '';
-      if (accept !== '' && !/application\/json|\*\/\*/.test(accept)) throw notAcceptable('only application/json is served for /openapi/v2');
-      sendBytes(res, provider.v2DocumentBytes());
+      // kubectl asks for the gnostic protobuf form only, and validates `kind: List` manifests with it.
+      const form = negotiateOpenApiV2(req.headers.accept);
+      if (form === undefined) throw notAcceptable(`only application/json and ${OPENAPI_V2_PROTOBUF_MEDIA_TYPE} are served for /openapi/v2`);
+      if (form === 'protobuf') sendBytes(res, openApiV2ProtobufBytes(provider), OPENAPI_V2_PROTOBUF_CONTENT_TYPE);
+      else sendBytes(res, provider.v2DocumentBytes());
       return;
     }
     if (p === '/openapi/v3' || p === '/openapi/v3/') {
@@ -435,8 +438,8 @@ export class ApiServer {
   }
 }
 
-function sendBytes(res: http.ServerResponse, body: Uint8Array): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.byteLength });
+function sendBytes(res: http.ServerResponse, body: Uint8Array, contentType = 'application/json'): void {
+  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': body.byteLength });
   res.end(body);
 }
 
