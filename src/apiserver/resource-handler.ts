@@ -20,6 +20,7 @@ import { fieldError } from '../api/meta/field-errors.ts';
 import { stringify as yamlStringify } from 'yaml';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import { scaleOf } from './scale.ts';
+import { evictPod } from './eviction.ts';
 import { nodeSubresources, proxyPodSubresource } from './node-proxy/index.ts';
 import type { NodeProxyArgs } from './node-proxy/index.ts';
 import { findFieldProblems, parseFieldValidation, strictDecodingMessage } from './openapi/field-validation.ts';
@@ -534,6 +535,16 @@ export class ResourceHandler {
       const { obj } = await this.readObject(ctx);
       const { bindPod } = await import('./binding.ts');
       await bindPod(store, ns, p.name, obj, params);
+      sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      return 201;
+    }
+    if (sub === 'eviction' && def.kind === 'Pod' && def.group === '') {
+      if (method !== 'POST') throw methodNotAllowed('the server does not allow this method on the requested resource');
+      const params = this.writeParams(ctx);
+      const { obj } = await this.readObject(ctx);
+      const pdbs = [...this.o.stores.values()].find((s) => s.def.group === 'policy' && s.def.plural === 'poddisruptionbudgets');
+      if (!pdbs) throw pathNotFound();
+      await evictPod({ pods: store, pdbs }, { namespace: ns, name: p.name, body: obj, dryRun: params.dryRun === true });
       sendJson(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
       return 201;
     }

@@ -75,7 +75,9 @@ export async function runVerb(
     const own = new Set(cmd.flags.map((f) => f.name));
     const specs = [...cmd.flags, ...globalFlagSpecs.filter((g) => !own.has(g.name) && !cmd.flags.some((f) => f.short && f.short === g.short))];
     const parsed = parseFlags(rest, specs);
-    const globals: GlobalOptions = { ...opts.globals, ...globalsFromFlags(parsed.values, parsed.changed) };
+    // A verb's own flag that shares a global's name (`create rolebinding --user`) is not the global.
+    const globalChanged = new Set([...parsed.changed].filter((n) => !own.has(n)));
+    const globals: GlobalOptions = { ...opts.globals, ...globalsFromFlags(parsed.values, globalChanged) };
     ctx = new CliContext(globals, opts.io, { commandPath });
     const code = await cmd.run(ctx, parsed);
     return code ?? 0;

@@ -22,7 +22,8 @@ export function registerClientCommands(program: Command): void {
   }
   for (const v of verbs) {
     program
-      .command(v.name)
+      // `__complete` serves the completion scripts and stays out of the help.
+      .command(v.name, { hidden: v.name.startsWith('__') })
       .description(v.summary)
       .helpOption(false)
       .allowUnknownOption()

@@ -10,7 +10,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseCronSchedule, type CronSchedule } from '../api/batch/v1/cron-schedule.ts';
+import { nextScheduleTime, parseCronSchedule, type CronSchedule } from '../api/batch/v1/cron-schedule.ts';
 import { SKIFF_VERSION } from '../apiserver/version.ts';
 import { clientConfigFromKubeconfig } from '../client/kubeconfig.ts';
 import { isStorageError } from '../storage/errors.ts';
@@ -271,75 +271,9 @@ export function registerSnapshotCommands(program: Command, opts: SnapshotCommand
 
 // ---- scheduling: cron → next due time ------------------------------------------------------------
 
-interface Wall {
-  y: number;
-  mo: number;
-  d: number;
-  h: number;
-  mi: number;
-}
-
-function wallOf(t: number, tz: string | undefined): Wall {
-  if (tz === undefined || tz === 'Local') {
-    const d = new Date(t);
-    return { y: d.getFullYear(), mo: d.getMonth() + 1, d: d.getDate(), h: d.getHours(), mi: d.getMinutes() };
-  }
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
-  }).formatToParts(new Date(t));
-  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return { y: get('year'), mo: get('month'), d: get('day'), h: get('hour'), mi: get('minute') };
-}
-
-function instantOf(w: Wall, tz: string | undefined): number {
-  if (tz === undefined || tz === 'Local') return new Date(w.y, w.mo - 1, w.d, w.h, w.mi).getTime();
-  const asUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi);
-  // Two rounds find the offset in force at that wall time (one more settles DST edges).
-  let t = asUtc;
-  for (let i = 0; i < 2; i++) {
-    const seen = wallOf(t, tz);
-    t += asUtc - Date.UTC(seen.y, seen.mo - 1, seen.d, seen.h, seen.mi);
-  }
-  return t;
-}
-
 /** The first time strictly after `afterMs` that a 5-field cron schedule names (robfig/cron semantics), in its TZ or local time. */
 export function nextCronTime(s: Extract<CronSchedule, { kind: 'fields' }>, afterMs: number): number {
-  const tz = s.timeZone;
-  const start = wallOf(afterMs, tz);
-  // The calendar is walked in a zone-less timeline (UTC arithmetic on wall fields), then mapped back.
-  let w = Date.UTC(start.y, start.mo - 1, start.d, start.h, start.mi) + 60_000;
-  const limit = w + 5 * 366 * 86_400_000;
-  while (w < limit) {
-    const d = new Date(w);
-    const y = d.getUTCFullYear();
-    const mo = d.getUTCMonth();
-    const day = d.getUTCDate();
-    const h = d.getUTCHours();
-    if (!s.month.has(mo + 1)) {
-      w = Date.UTC(y, mo + 1, 1);
-      continue;
-    }
-    const domMatch = s.dom.has(day);
-    const dowMatch = s.dow.has(d.getUTCDay());
-    const dayOk = s.domStar || s.dowStar ? domMatch && dowMatch : domMatch || dowMatch;
-    if (!dayOk) {
-      w = Date.UTC(y, mo, day + 1);
-      continue;
-    }
-    if (!s.hour.has(h)) {
-      w = Date.UTC(y, mo, day, h + 1);
-      continue;
-    }
-    if (!s.minute.has(d.getUTCMinutes())) {
-      w += 60_000;
-      continue;
-    }
-    const t = instantOf({ y, mo: mo + 1, d: day, h, mi: d.getUTCMinutes() }, tz);
-    if (t > afterMs) return t;
-    w += 60_000;
-  }
-  throw new Error('the cron schedule names no time in the next five years');
+  return nextScheduleTime(s, afterMs);
 }
 
 /** Turns a cron expression (5 fields, @hourly…, @every 10m, TZ= prefix) into a Schedule for startSnapshotSchedule; throws the parser's message when invalid. */

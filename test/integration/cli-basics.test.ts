@@ -68,10 +68,16 @@ describe('configuration and connection errors', () => {
     }
   });
 
-  it('--token and --server override the kubeconfig', async () => {
-    const r = await skiff(['--server', server.url, '--token', 'skiff-admin', 'get', 'ns', 'default', '-o', 'name'], { noKubeconfig: true });
+  it('--server, certificate flags and --token override the kubeconfig', async () => {
+    // The server serves HTTPS with its own CA and accepts the admin client certificate from its data dir.
+    const tls = join(server.dataDir, 'tls');
+    const certs = ['--certificate-authority', join(tls, 'ca.crt'), '--client-certificate', join(tls, 'admin.crt'), '--client-key', join(tls, 'admin.key')];
+    const r = await skiff(['--server', server.url, ...certs, 'get', 'ns', 'default', '-o', 'name'], { noKubeconfig: true });
     assert.equal(r.stderr, '');
     assert.equal(r.stdout, 'namespace/default\n');
+    const bad = await skiff(['--server', server.url, '--certificate-authority', join(tls, 'ca.crt'), '--token', 'not-a-token', 'get', 'ns'], { noKubeconfig: true });
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr, 'error: You must be logged in to the server (Unauthorized)\n');
   });
 
   it('--context selects another context, -n before the verb sets the namespace', async () => {

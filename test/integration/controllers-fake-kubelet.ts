@@ -6,6 +6,7 @@
  */
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { nodes as nodesDef, pods as podsDef } from '../../src/api/core/v1/index.ts';
+import { sleep } from '../../src/base/clock.ts';
 import type { ApiClient } from '../../src/client/index.ts';
 import { isNotFound, isAlreadyExists, objectKey, SharedInformer, splitKey, WorkQueue } from '../../src/client/index.ts';
 
@@ -20,15 +21,27 @@ export interface FakeKubeletOptions {
   outcome?: (pod: Pod) => PodOutcome;
   /** Only touch pods this returns true for (default all). */
   filter?: (pod: Pod) => boolean;
+  /** How often its nodes post a Ready heartbeat (default 5 s); the node lifecycle controller watches it. */
+  heartbeatMs?: number;
 }
 
 /** A running fake kubelet. */
 export interface FakeKubelet {
   stop(): Promise<void>;
+  /** Stops (or resumes) the heartbeat of one node, as a node that lost its kubelet; its pods stay as they are. */
+  setHeartbeat?(nodeName: string, on: boolean): void;
 }
 
 function now(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** The node a required node affinity term `metadata.name In [node]` pins the pod to, if any. */
+function pinnedNode(pod: Pod): string | undefined {
+  for (const term of pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []) {
+    for (const f of term.matchFields ?? []) if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0];
+  }
+  return undefined;
 }
 
 /** Starts the fake kubelet (creates its Nodes first). */
@@ -43,12 +56,36 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
     }
   }
   const podClient = opts.client.resource<Pod>(podsDef);
+  const nodeInformer = new SharedInformer<Node>(nodeClient, { name: 'fake-kubelet-nodes' });
+  const paused = new Set<string>();
+  const heartbeat = async (): Promise<void> => {
+    for (const name of nodeNames) {
+      if (paused.has(name)) continue;
+      const t = now();
+      await nodeClient.patch(name, { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: t, lastTransitionTime: t }] } }, { type: 'merge', subresource: 'status' })
+        .catch(() => undefined);
+    }
+  };
+  /** A node the fake scheduler may use: known, heartbeating, without NoSchedule/NoExecute taints. */
+  const usable = (name: string): boolean => {
+    if (paused.has(name)) return false;
+    const n = nodeInformer.lister().get('', name);
+    return !(n?.spec?.taints ?? []).some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !n?.spec?.unschedulable;
+  };
   const informer = new SharedInformer<Pod>(podClient, { name: 'fake-kubelet' });
   const queue = new WorkQueue<string>({ name: 'fake-kubelet' });
   const ctl = new AbortController();
   let next = 0;
   informer.addEventHandler({ onAdd: (p) => queue.add(objectKey(p)), onUpdate: (_o, p) => queue.add(objectKey(p)) });
   informer.start(ctl.signal);
+  nodeInformer.start(ctl.signal);
+  await heartbeat();
+  const beating = (async () => {
+    while (!ctl.signal.aborted) {
+      await sleep(opts.heartbeatMs ?? 5000, { signal: ctl.signal }).catch(() => undefined);
+      if (!ctl.signal.aborted) await heartbeat();
+    }
+  })();
 
   const handle = async (key: string): Promise<void> => {
     const { namespace, name } = splitKey(key);
@@ -59,7 +96,9 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
       return;
     }
     if (!pod.spec?.nodeName) {
-      const node = nodeNames[next++ % nodeNames.length]!;
+      // A pod pinned to a node by affinity (DaemonSet pods) goes there, as the scheduler would place it.
+      const candidates = nodeNames.filter(usable);
+      const node = pinnedNode(pod) ?? (candidates.length > 0 ? candidates : nodeNames)[next++ % (candidates.length > 0 ? candidates.length : nodeNames.length)]!;
       await podClient.createSubresource(name, 'binding', {
         namespace,
         body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: node } },
@@ -118,7 +157,13 @@ export async function startFakeKubelet(opts: FakeKubeletOptions): Promise<FakeKu
       ctl.abort();
       queue.shutDown();
       await informer.stop();
+      await nodeInformer.stop();
       await Promise.all(workers);
+      await beating;
+    },
+    setHeartbeat(nodeName, on) {
+      if (on) paused.delete(nodeName);
+      else paused.add(nodeName);
     },
   };
 }

@@ -4,7 +4,10 @@
  * sets, endpoint slices, quotas) and prints the descriptions separated by blank lines.
  */
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import type { NodeExtras } from '../describe/node.ts';
+import { describeNode } from '../describe/node.ts';
 import { isNotFound } from '../../client/index.ts';
 import type { VerbCommand } from '../command.ts';
 import type { CliContext } from '../context.ts';
@@ -128,20 +131,21 @@ async function describeOne(ctx: CliContext, r: ApiResourceInfo, o: Obj, opts: { 
       return describeReplicaSet(rs, owned, await events('ReplicaSet'));
     }
     case '/Service': {
-      let endpoints: string[] = [];
+      let endpoints: string[] | undefined = [];
       try {
         const slices = (await rest.request<{ items: { endpoints?: { addresses?: string[]; conditions?: { ready?: boolean } }[]; ports?: { port?: number }[] }[] }>({
           path: `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(ns ?? '')}/endpointslices`,
           query: { labelSelector: `kubernetes.io/service-name=${o.metadata?.name ?? ''}` },
         })).body.items ?? [];
+        if (slices.length === 0) endpoints = undefined;
         for (const s of slices) {
           for (const e of s.endpoints ?? []) {
             if (e.conditions?.ready === false) continue;
-            for (const a of e.addresses ?? []) for (const p of s.ports ?? [{}]) endpoints.push(p.port !== undefined ? `${a}:${p.port}` : a);
+            for (const a of e.addresses ?? []) for (const p of s.ports ?? [{}]) endpoints?.push(p.port !== undefined ? `${a}:${p.port}` : a);
           }
         }
       } catch {
-        endpoints = [];
+        endpoints = undefined;
       }
       return describeService(o, endpoints, await events('Service'));
     }
@@ -155,6 +159,31 @@ async function describeOne(ctx: CliContext, r: ApiResourceInfo, o: Obj, opts: { 
         }
       };
       return describeNamespace(o, await list('resourcequotas'), await list('limitranges'));
+    }
+    case '/Node': {
+      const name = o.metadata?.name ?? '';
+      const extras: NodeExtras = { events: await events('Node') };
+      try {
+        extras.lease = (await rest.request<Lease>({ path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${encodeURIComponent(name)}` })).body;
+      } catch (e) {
+        extras.leaseError = e instanceof Error ? e.message : String(e);
+      }
+      try {
+        const pods: Pod[] = [];
+        let cont: string | undefined;
+        do {
+          const page = (await rest.request<{ items?: Pod[]; metadata?: { continue?: string } }>({
+            path: '/api/v1/pods',
+            query: { fieldSelector: `spec.nodeName=${name},status.phase!=Failed,status.phase!=Succeeded`, limit: 500, continue: cont },
+          })).body;
+          pods.push(...(page.items ?? []));
+          cont = page.metadata?.continue || undefined;
+        } while (cont);
+        extras.pods = pods;
+      } catch {
+        // Without permission to list pods kubectl prints "Pods: not authorized".
+      }
+      return describeNode(o as unknown as Node, extras);
     }
     case 'batch/Job':
       return describeJob(o, await events('Job'));

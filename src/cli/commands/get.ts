@@ -17,6 +17,7 @@ import { nameOf, outputKind, printObject, withoutManagedFields } from '../printe
 import { findJsonPathValues, parseJsonPath, relaxedJsonPath } from '../printers/jsonpath.ts';
 import type { Target } from '../resource-args.ts';
 import { resolveTargets, resourcePath } from '../resource-args.ts';
+import { colourEnabled, colourTable } from '../printers/colour.ts';
 
 /** kubectl's Accept for human-readable get. */
 export const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
@@ -197,7 +198,7 @@ function printHuman(
     out += text;
     written = true;
   }
-  ctx.out(out);
+  ctx.out(out !== '' && colourEnabled(ctx.io.stdout, ctx.io.env) ? colourTable(out) : out);
   if (!written && f.values['ignore-not-found'] !== true && o.errors.length === 0) {
     const allNamespaced = !o.allNs && fetched.every((x) => x.target.resource.namespaced);
     ctx.err(allNamespaced ? `No resources found in ${o.namespace} namespace.\n` : 'No resources found\n');

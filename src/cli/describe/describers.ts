@@ -210,9 +210,10 @@ function describeVolumes(w: DescribeWriter, volumes: Volume[] | undefined, space
     } else if (v.projected) {
       w.write(2, 'Type:\tProjected (a volume that contains injected data from multiple sources)\n');
       for (const s of v.projected.sources ?? []) {
-        if (s.secret) w.write(2, `SecretName:\t${s.secret.name ?? ''}\n    Optional:\t${s.secret.optional === true}\n`);
+        // Upstream prints the *bool Optional with %v: `<nil>` when unset.
+        if (s.secret) w.write(2, `SecretName:\t${s.secret.name ?? ''}\n    SecretOptionalName:\t${s.secret.optional === undefined ? '<nil>' : s.secret.optional}\n`);
         else if (s.downwardAPI) w.write(2, 'DownwardAPI:\ttrue\n');
-        else if (s.configMap) w.write(2, `ConfigMapName:\t${s.configMap.name ?? ''}\n    Optional:\t${s.configMap.optional === true}\n`);
+        else if (s.configMap) w.write(2, `ConfigMapName:\t${s.configMap.name ?? ''}\n    ConfigMapOptional:\t${s.configMap.optional === undefined ? '<nil>' : s.configMap.optional}\n`);
         else if (s.serviceAccountToken) w.write(2, `TokenExpirationSeconds:\t${s.serviceAccountToken.expirationSeconds ?? 3607}\n`);
       }
     } else {
@@ -330,8 +331,8 @@ export function describeReplicaSet(rs: ReplicaSet, pods: Pod[], events: CoreEven
   return w.toString();
 }
 
-/** describeService; `endpoints` are the addresses of its EndpointSlices (`ip:port`). */
-export function describeService(svc: Obj, endpoints: string[], events: CoreEvent[] | undefined): string {
+/** describeService; `endpoints` are the ready addresses of its EndpointSlices (`ip:port`), undefined without slices. */
+export function describeService(svc: Obj, endpoints: string[] | undefined, events: CoreEvent[] | undefined): string {
   const w = new DescribeWriter();
   const m = svc.metadata ?? {};
   const spec = (svc['spec'] ?? {}) as Record<string, unknown> & { ports?: { name?: string; port: number; protocol?: string; targetPort?: number | string; nodePort?: number }[] };
@@ -370,8 +371,9 @@ export function describeService(svc: Obj, endpoints: string[], events: CoreEvent
   return w.toString();
 }
 
-function formatEndpoints(list: string[]): string {
-  if (list.length === 0) return '<none>';
+function formatEndpoints(list: string[] | undefined): string {
+  // formatEndpointSlices: `<none>` without slices, empty when the slices hold no ready endpoint.
+  if (list === undefined) return '<none>';
   const max = 3;
   return list.length > max ? `${list.slice(0, max).join(',')} + ${list.length - max} more...` : list.join(',');
 }

@@ -41,6 +41,12 @@ export class DescribeWriter {
     this.lines = [];
   }
 
+  /** The text without alignment (tabs kept), as printed through a plain writer (rollout history). */
+  untabbed(): string {
+    const lines = this.pending !== '' ? [...this.lines, this.pending] : this.lines;
+    return lines.map((l) => `${l}\n`).join('');
+  }
+
   /** The finished text. */
   toString(): string {
     this.flush();
@@ -55,7 +61,8 @@ export function writeLabels(w: DescribeWriter, title: string, labels: Record<str
   const keys = Object.keys(labels ?? {}).sort();
   if (keys.length === 0) return void w.raw('<none>\n');
   keys.forEach((k, i) => {
-    if (i !== 0) w.raw(`${indent}\t`);
+    // Continuation lines start with the inner indent only (the same under a tabwriter, visible untabbed).
+    if (i !== 0) w.raw('\t');
     w.raw(`${k}=${labels![k]}\n`);
   });
 }

@@ -35,3 +35,34 @@ test('Go durations', () => {
   assert.equal(parseGoDuration('1.5s'), 1500);
   assert.throws(() => parseGoDuration('3x'), /unknown unit "x" in duration "3x"/);
 });
+
+test('nextScheduleTime follows robfig/cron Schedule.Next', async () => {
+  const { nextScheduleTime } = await import('./cron-schedule.ts');
+  const at = (iso: string): number => Date.parse(iso);
+  // Strictly after, on minute boundaries.
+  assert.equal(nextScheduleTime('TZ=UTC */1 * * * *', at('2030-03-04T10:07:30Z')), at('2030-03-04T10:08:00Z'));
+  assert.equal(nextScheduleTime('TZ=UTC */1 * * * *', at('2030-03-04T10:08:00Z')), at('2030-03-04T10:09:00Z'));
+  assert.equal(nextScheduleTime('TZ=UTC 0 3 * * *', at('2030-12-31T04:00:00Z')), at('2031-01-01T03:00:00Z'));
+  // Day-of-month and day-of-week both restricted: either matches.
+  assert.equal(nextScheduleTime('TZ=UTC 0 0 15 * mon', at('2030-03-04T00:00:00Z')), at('2030-03-11T00:00:00Z'));
+  assert.equal(nextScheduleTime('TZ=UTC 0 0 29 2 *', at('2030-03-01T00:00:00Z')), at('2032-02-29T00:00:00Z'));
+  assert.throws(() => nextScheduleTime('TZ=UTC 0 0 30 2 *', at('2030-03-01T00:00:00Z')), /names no time/);
+});
+
+test('nextScheduleTime takes the time zone option unless the schedule names one', async () => {
+  const { nextScheduleTime, parseCronSchedule: parse } = await import('./cron-schedule.ts');
+  const at = (iso: string): number => Date.parse(iso);
+  assert.equal(nextScheduleTime('0 9 * * *', at('2030-06-01T01:00:00Z'), { timeZone: 'Asia/Tokyo' }), at('2030-06-02T00:00:00Z'));
+  assert.equal(nextScheduleTime(parse('0 12 * * *'), at('2030-07-01T00:00:00Z'), { timeZone: 'America/New_York' }), at('2030-07-01T16:00:00Z'));
+  assert.equal(nextScheduleTime('TZ=UTC 0 12 * * *', at('2030-07-01T00:00:00Z'), { timeZone: 'America/New_York' }), at('2030-07-01T12:00:00Z'));
+  // Across the spring-forward gap in New York (02:00 → 03:00 on 2030-03-10), 02:30 does not exist that day.
+  const t = nextScheduleTime('30 2 * * *', at('2030-03-10T05:00:00Z'), { timeZone: 'America/New_York' });
+  assert.ok(t > at('2030-03-10T05:00:00Z'));
+});
+
+test('nextScheduleTime of @every truncates to the second', async () => {
+  const { nextScheduleTime } = await import('./cron-schedule.ts');
+  assert.equal(nextScheduleTime('@every 5s', 10_250), 15_000);
+  assert.equal(nextScheduleTime('@every 1500ms', 10_000), 11_000);
+  assert.equal(nextScheduleTime('@every 100ms', 10_000), 11_000);
+});

@@ -175,3 +175,94 @@ export function parseCronSchedule(spec: string): CronSchedule {
     ...(timeZone === undefined ? {} : { timeZone }),
   };
 }
+
+// ---- next due time ---------------------------------------------------------------------------------
+
+interface Wall {
+  y: number;
+  mo: number;
+  d: number;
+  h: number;
+  mi: number;
+}
+
+function wallOf(t: number, tz: string | undefined): Wall {
+  if (tz === undefined || tz === 'Local') {
+    const d = new Date(t);
+    return { y: d.getFullYear(), mo: d.getMonth() + 1, d: d.getDate(), h: d.getHours(), mi: d.getMinutes() };
+  }
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
+  }).formatToParts(new Date(t));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return { y: get('year'), mo: get('month'), d: get('day'), h: get('hour'), mi: get('minute') };
+}
+
+function instantOf(w: Wall, tz: string | undefined): number {
+  if (tz === undefined || tz === 'Local') return new Date(w.y, w.mo - 1, w.d, w.h, w.mi).getTime();
+  const asUtc = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi);
+  // Two rounds find the offset in force at that wall time (one more settles DST edges).
+  let t = asUtc;
+  for (let i = 0; i < 2; i++) {
+    const seen = wallOf(t, tz);
+    t += asUtc - Date.UTC(seen.y, seen.mo - 1, seen.d, seen.h, seen.mi);
+  }
+  return t;
+}
+
+function nextFieldsTime(s: Extract<CronSchedule, { kind: 'fields' }>, afterMs: number, tz: string | undefined): number | undefined {
+  const start = wallOf(afterMs, tz);
+  // The calendar is walked in a zone-less timeline (UTC arithmetic on wall fields), then mapped back.
+  let w = Date.UTC(start.y, start.mo - 1, start.d, start.h, start.mi) + 60_000;
+  // robfig/cron gives up after five years too (a schedule such as "0 0 30 2 *" names no time).
+  const limit = w + 5 * 366 * 86_400_000;
+  while (w < limit) {
+    const d = new Date(w);
+    const y = d.getUTCFullYear();
+    const mo = d.getUTCMonth();
+    const day = d.getUTCDate();
+    const h = d.getUTCHours();
+    if (!s.month.has(mo + 1)) {
+      w = Date.UTC(y, mo + 1, 1);
+      continue;
+    }
+    const domMatch = s.dom.has(day);
+    const dowMatch = s.dow.has(d.getUTCDay());
+    // A star in either day field makes the two an AND, otherwise an OR (robfig/cron dayMatches).
+    const dayOk = s.domStar || s.dowStar ? domMatch && dowMatch : domMatch || dowMatch;
+    if (!dayOk) {
+      w = Date.UTC(y, mo, day + 1);
+      continue;
+    }
+    if (!s.hour.has(h)) {
+      w = Date.UTC(y, mo, day, h + 1);
+      continue;
+    }
+    if (!s.minute.has(d.getUTCMinutes())) {
+      w += 60_000;
+      continue;
+    }
+    const t = instantOf({ y, mo: mo + 1, d: day, h, mi: d.getUTCMinutes() }, tz);
+    if (t > afterMs) return t;
+    w += 60_000;
+  }
+  return undefined;
+}
+
+/**
+ * Schedule.Next of robfig/cron: the first time (ms) strictly after `after` that `schedule` (parsed or a string)
+ * names. The schedule's own TZ= prefix wins over `timeZone` (a CronJob's spec.timeZone); with neither, local time.
+ * "@every d" gives `after` truncated to the second plus d (at least one second). Throws CronParseError for a bad
+ * string and an Error when a 5-field schedule names no time in the next five years.
+ */
+export function nextScheduleTime(schedule: CronSchedule | string, after: number, opts: { timeZone?: string } = {}): number {
+  const s = typeof schedule === 'string' ? parseCronSchedule(schedule) : schedule;
+  if (s.kind === 'every') {
+    const delay = Math.max(1000, s.ms - (s.ms % 1000));
+    return after - (((after % 1000) + 1000) % 1000) + delay;
+  }
+  const tz = s.timeZone ?? opts.timeZone;
+  const t = nextFieldsTime(s, after, tz);
+  if (t === undefined) throw new Error('the cron schedule names no time in the next five years');
+  return t;
+}

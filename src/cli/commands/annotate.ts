@@ -1,0 +1,2 @@
+/** `skiff annotate`: kubectl annotate (shares label's implementation). */
+export { annotateCommand as command } from './label.ts';
