@@ -7,14 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setVerbosity } from '../base/log.ts';
 import { SKIFF_VERSION } from '../apiserver/version.ts';
-import { registerSnapshotCommands } from './snapshot.ts';
 import { addSecurityServerOptions } from './server-options.ts';
-import { registerTokenCommands } from './token.ts';
-import { registerAgentCommand } from './agent.ts';
-import { registerImagesCommands } from './images.ts';
-import { registerControllerManagerCommand } from './controller-manager.ts';
-import { registerClientCommands } from './cli.ts';
-import { registerSchedulerCommand } from './scheduler.ts';
 
 function defaultDataDir(): string {
   return process.env.SKIFF_DATA_DIR ?? join(homedir(), '.skiff');
@@ -32,8 +25,16 @@ function positiveInt(v: string): number {
   return n;
 }
 
-/** Builds the command tree. */
-export function buildProgram(): Command {
+/** Subcommands that are not client verbs: everything else goes straight to the client CLI. */
+const CONTROL_PLANE_COMMANDS = new Set(['server', 'agent', 'scheduler', 'controller-manager', 'snapshot', 'images', 'token', 'help', '--help', '-h', '--skiff-version']);
+
+/** Builds the command tree (the control-plane commands' modules load only here). */
+export async function buildProgram(): Promise<Command> {
+  const [{ registerSnapshotCommands }, { registerTokenCommands }, { registerAgentCommand }, { registerImagesCommands },
+    { registerControllerManagerCommand }, { registerClientCommands }, { registerSchedulerCommand }] = await Promise.all([
+    import('./snapshot.ts'), import('./token.ts'), import('./agent.ts'), import('./images.ts'),
+    import('./controller-manager.ts'), import('./cli.ts'), import('./scheduler.ts'),
+  ]);
   const program = new Command('skiff')
     .description('Skiff: a lightweight Kubernetes-compatible cluster')
     .version(SKIFF_VERSION, '--skiff-version', 'print the skiff version')
@@ -55,14 +56,15 @@ export function buildProgram(): Command {
     .option('--max-requests-inflight <n>', 'requests served at once before answering 429', positiveInt, 600)
     .option('--disable-controller-manager', 'do not run the controller manager in this process')
     .option('--disable-scheduler', 'do not run the scheduler in this process')
-    .option('--runtime <kind>', 'runtime of the embedded node agent: process or simulated', 'process')
+    .option('--runtime <kind>', 'runtime of the embedded node agent: runc, process or simulated (default: runc when running as root with runc installed, else process)')
     .option('--snapshot-schedule <cron>', 'take scheduled snapshots (cron expression, e.g. "0 */6 * * *")')
     .option('--snapshot-retention <n>', 'scheduled snapshots to keep', positiveInt, 5)
-    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean; maxRequestsInflight: number; snapshotSchedule?: string; snapshotRetention: number; disableControllerManager?: boolean; disableScheduler?: boolean; runtime: string }) => {
-      if (opts.runtime !== 'process' && opts.runtime !== 'simulated') throw new Error(`unknown runtime ${JSON.stringify(opts.runtime)}: use process or simulated`);
+    .action(async (opts: { dataDir: string; port: number; bindAddress: string; datastore?: string; agent: boolean; maxRequestsInflight: number; snapshotSchedule?: string; snapshotRetention: number; disableControllerManager?: boolean; disableScheduler?: boolean; runtime?: string }) => {
+      const rt = opts.runtime;
+      if (rt !== undefined && rt !== 'process' && rt !== 'simulated' && rt !== 'runc') throw new Error(`unknown runtime ${JSON.stringify(rt)}: use runc, process or simulated`);
       const { runServer } = await import('./server.ts');
       // Everything was stopped in order; exit now rather than wait on a stray timer or socket.
-      process.exit(await runServer({ ...opts, runtime: opts.runtime, controllerManager: !opts.disableControllerManager, scheduler: !opts.disableScheduler }));
+      process.exit(await runServer({ ...opts, runtime: rt, controllerManager: !opts.disableControllerManager, scheduler: !opts.disableScheduler }));
     });
   registerSnapshotCommands(program);
   registerControllerManagerCommand(program);
@@ -76,7 +78,16 @@ export function buildProgram(): Command {
 
 /** Entry point: runs argv and maps every failure to one line on stderr and a non-zero exit. */
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const args = argv.slice(2);
+  // Any control-plane word anywhere means the full program (which also has every client verb); a client verb
+  // alone skips it. `skiff` with no arguments prints the full help.
+  if (args.length > 0 && !args.some((a) => CONTROL_PLANE_COMMANDS.has(a))) {
+    // A client verb (get, apply, …): keep the control plane out of the import graph for a fast start.
+    const { runCli } = await import('./cli.ts');
+    process.exitCode = await runCli(argv);
+    return;
+  }
+  const program = await buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (e) {
