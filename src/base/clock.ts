@@ -61,6 +61,11 @@ export class FakeClock implements Clock {
       this.waiters.push({ at: this.t + ms, resolve });
     });
   }
+  /** How many sleeps are waiting (tests wait for a sleep to be registered before advancing time). */
+  get pendingSleeps(): number {
+    return this.waiters.length;
+  }
+
   /** Moves time forward and wakes every sleeper whose deadline passed. */
   advance(ms: number): void {
     this.t += ms;

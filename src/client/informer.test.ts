@@ -194,11 +194,14 @@ test('the back-off follows the injected clock (800 ms first, doubling)', async (
   inf.start();
   try {
     await waitFor(() => lists === 1, { what: 'first list' });
+    // Advance only once the informer's back-off sleep is registered (on a loaded machine it comes later).
+    await waitFor(() => clock.pendingSleeps > 0, { what: 'first back-off sleep' });
     clock.advance(799);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(lists, 1, 'not before 800 ms');
     clock.advance(801); // jitter may stretch the first wait up to 1600 ms
     await waitFor(() => lists === 2, { what: 'second list' });
+    await waitFor(() => clock.pendingSleeps > 0, { what: 'second back-off sleep' });
     clock.advance(3200);
     await waitFor(() => lists === 3, { what: 'third list' });
   } finally {
