@@ -8,7 +8,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import fs from 'node:fs';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { ConfigMap, Event as CoreEvent, Node, Pod, Secret } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, ContainerImage, Event as CoreEvent, Node, Pod, Secret } from 'kubernetes-types/core/v1.js';
 import { configmaps, events, nodes, pods, secrets } from '../api/core/v1/index.ts';
 import { leases } from '../api/coordination/v1/lease.ts';
 import { logger } from '../base/log.ts';
@@ -17,7 +17,8 @@ import { EventRecorder, isNotFound } from '../client/index.ts';
 import { NodeManager } from './node/node-manager.ts';
 import type { NodeManagerOptions } from './node/node-manager.ts';
 import type { ConfigSource } from './pod/env.ts';
-import { PodWorker } from './pod/worker.ts';
+import { ImageManager } from './pod/images.ts';
+import { defaultBackoff, PodWorker } from './pod/worker.ts';
 import type { BackoffPolicy } from './pod/worker.ts';
 import type { StatusManager } from './pod/status-manager.ts';
 import type { ContainerRuntime } from './runtime/runtime.ts';
@@ -42,6 +43,16 @@ export function apiConfigSource(api: ApiClient): ConfigSource {
     getConfigMap: (namespace, name) => get(() => cms.get(name, { namespace })),
     getSecret: (namespace, name) => get(() => ss.get(name, { namespace })),
   };
+}
+
+/** The node's `status.images` from the runtime: largest first, at most 50 (the kubelet's nodeStatusMaxImages). */
+export async function nodeImages(runtime: ContainerRuntime): Promise<ContainerImage[]> {
+  const list = await runtime.listImages();
+  return list
+    .sort((a, b) => b.size - a.size)
+    .slice(0, 50)
+    .map((i) => ({ names: [...(i.repoDigests ?? []), ...i.repoTags], sizeBytes: i.size }))
+    .filter((i) => i.names.length > 0);
 }
 
 /** Options of a NodeAgent. */
@@ -79,11 +90,13 @@ export class NodeAgent {
   private readonly byName = new Map<string, string>();
   private readonly recorder: EventRecorder | undefined;
   private unsubscribe: (() => void) | undefined;
+  private readonly images: ImageManager;
 
   constructor(o: NodeAgentOptions) {
     this.o = o;
     this.nodeName = o.nodeName;
     this.runtime = o.runtime;
+    this.images = new ImageManager(o.runtime, o.backoff ?? defaultBackoff);
     const rv = o.runtime.version();
     this.nodeManager = new NodeManager({
       nodes: o.api.resource<Node>(nodes),
@@ -95,6 +108,7 @@ export class NodeAgent {
       containerRuntimeVersion: `${rv.runtimeName}://${rv.runtimeVersion}`,
       capacity: o.capacity,
       rootDir: o.rootDir,
+      ...(o.runtime.usesImages ? { images: () => nodeImages(o.runtime) } : {}),
       ...(o.node ?? {}),
     });
     if (o.recordEvents !== false) {
@@ -155,9 +169,11 @@ export class NodeAgent {
         backoff: this.o.backoff,
         volumeResyncMs: this.o.volumeResyncMs,
         materializeVolumes: this.o.materializeVolumes,
+        images: this.images,
         memoryDir: fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(),
         onDone: (doneUid) => {
           const cur = this.workers.get(doneUid);
+          this.images.forgetPod(doneUid);
           if (cur) {
             this.workers.delete(doneUid);
             const k = `${cur.current.metadata?.namespace ?? ''}/${cur.current.metadata?.name ?? ''}`;

@@ -1,33 +1,52 @@
 /**
- * The node agent's entry points: `startAgent` runs one node (process or simulated runtime), or a simulated
+ * The node agent's entry points: `startAgent` runs one node (runc, process or simulated runtime), or a simulated
  * fleet of many nodes in one process (`nodes > 1`), against the API server through the client library only.
  */
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { join } from 'node:path';
-import type { Pod } from 'kubernetes-types/core/v1.js';
-import { pods } from '../api/core/v1/index.ts';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import { nodes, pods } from '../api/core/v1/index.ts';
 import { logger } from '../base/log.ts';
 import type { ApiClient } from '../client/index.ts';
-import { ApiClient as ApiClientCtor, RestClient, SharedInformer, clientConfigFromKubeconfig, isTombstone } from '../client/index.ts';
+import { ApiClient as ApiClientCtor, RestClient, SharedInformer, clientConfigFromKubeconfig, isNotFound, isTombstone } from '../client/index.ts';
+import { imageStoreDir, openImageStore } from './images/store.ts';
 import { NodeAgent, apiConfigSource } from './agent.ts';
 import { StatusManager } from './pod/status-manager.ts';
 import type { BackoffPolicy } from './pod/worker.ts';
 import { createProcessRuntime } from './runtime/process/process-runtime.ts';
+import { createRuncRuntime, RuncRuntime, runcAvailable } from './runtime/runc/index.ts';
 import { createSimulatedRuntime } from './runtime/simulated/simulated-runtime.ts';
 import type { ContainerRuntime } from './runtime/runtime.ts';
 import { startStreamingServer } from './streaming/server.ts';
+import { startServiceProxy } from './proxy/index.ts';
+import type { ServiceProxyOptions } from './proxy/index.ts';
+import { startClusterDns } from './dns/index.ts';
 import type { StreamingPod } from './streaming/server.ts';
 
 export { NodeAgent } from './agent.ts';
 export type { ContainerRuntime } from './runtime/runtime.ts';
 export { createProcessRuntime } from './runtime/process/process-runtime.ts';
 export { createSimulatedRuntime } from './runtime/simulated/simulated-runtime.ts';
+export { createRuncRuntime, runcAvailable } from './runtime/runc/index.ts';
 
 const log = logger('agent');
 
 /** The runtimes available. */
-export type RuntimeKind = 'process' | 'simulated';
+export type RuntimeKind = 'process' | 'simulated' | 'runc';
+
+/** The default pod CIDR of a runc node whose Node has no spec.podCIDR yet (the first /24 of k3s's cluster CIDR). */
+export const defaultPodCIDR = '10.42.0.0/24';
+
+/** The runtime used when none is chosen: runc when this process is root and runc is installed (issue 8), else process. */
+export function defaultRuntimeKind(): RuntimeKind {
+  return runcAvailable() ? 'runc' : 'process';
+}
+
+/** The skiff data dir whose `images/` store `skiff images` and the agent share (default $SKIFF_DATA_DIR or ~/.skiff). */
+export function defaultDataDir(): string {
+  return process.env['SKIFF_DATA_DIR'] ?? join(os.homedir(), '.skiff');
+}
 
 /** Options of startAgent. */
 export interface StartAgentOptions {
@@ -36,7 +55,16 @@ export interface StartAgentOptions {
   kubeconfig?: string;
   /** Node name (default: the host name); with `nodes > 1`, names are `<prefix><index>`. */
   nodeName?: string;
+  /** Container runtime (default process for programmatic callers; the CLIs default to defaultRuntimeKind()). */
   runtime?: RuntimeKind;
+  /** runc: the skiff data dir holding the image store shared with `skiff images` (default defaultDataDir()). */
+  dataDir?: string;
+  /** runc: the pod CIDR (default the Node's spec.podCIDR when it already exists, else defaultPodCIDR). */
+  podCIDR?: string;
+  /** runc: cgroup parent of the pods (default `skiff`). */
+  cgroupParent?: string;
+  /** How often unused images are garbage collected above the disk threshold (default 5 min, the kubelet's). */
+  imageGcMs?: number;
   /** Simulated fleet size (default 1). */
   nodes?: number;
   /** Name prefix of simulated nodes (default "sim-"). */
@@ -69,6 +97,10 @@ export interface StartAgentOptions {
   /** Heartbeat timing overrides. */
   leaseRenewMs?: number;
   statusCheckMs?: number;
+  /** Run the service proxy (iptables; single node only; default off): true, or options for it. */
+  serviceProxy?: boolean | Pick<ServiceProxyOptions, 'clusterCIDR' | 'chainPrefix' | 'syncPeriodMs' | 'cleanupOnStop'>;
+  /** Run the cluster DNS server (default off): where it listens, and the cluster domain. */
+  clusterDns?: { address?: string; port?: number; zone?: string };
   signal?: AbortSignal;
 }
 
@@ -78,6 +110,16 @@ export interface RunningAgent {
   streamingPort: number;
   agents: NodeAgent[];
   stop(): Promise<void>;
+}
+
+async function existingPodCIDR(api: ApiClient, nodeName: string): Promise<string | undefined> {
+  try {
+    const node = await api.resource<Node>(nodes).get(nodeName);
+    return node.spec?.podCIDR;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
 }
 
 /** Starts the node agent; resolves once its nodes are registered and its pod informer has synced. */
@@ -93,6 +135,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const kind: RuntimeKind = opts.runtime ?? 'process';
   const count = Math.max(1, opts.nodes ?? 1);
   const fleet = count > 1;
+  if (kind === 'runc' && !runcAvailable()) throw new Error('the runc runtime needs root and a runc binary on PATH');
   const nodeIP = opts.nodeIP ?? '127.0.0.1';
   const baseName = opts.nodeName ?? os.hostname().toLowerCase();
   const names = fleet ? Array.from({ length: count }, (_, i) => `${opts.nodeNamePrefix ?? 'sim-'}${i}`) : [baseName];
@@ -128,6 +171,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
           ipCounter++;
           return `10.${(nodeIndex >> 8) & 255}.${nodeIndex & 255}.${(ipCounter % 250) + 2}`;
         },
+      });
+    } else if (kind === 'runc') {
+      const podCIDR = opts.podCIDR ?? (await existingPodCIDR(api, nodeName)) ?? defaultPodCIDR;
+      const store = openImageStore(imageStoreDir(opts.dataDir ?? defaultDataDir()));
+      // Pulls are the pod workers' job (pull policy, secrets, back-off): the runtime only uses present images.
+      runtime = createRuncRuntime({
+        dataDir: join(rootBase, 'runc'), imageStore: store, hostIP: nodeIP, network: { podCIDR }, pullOnCreate: false,
+        ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
       });
     } else {
       runtime = createProcessRuntime({ rootDir: rootBase, podIP: nodeIP });
@@ -190,6 +241,22 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   await informer.waitForSync(abort.signal);
   const known = new Set(informer.lister().list().map((p) => p.metadata?.uid ?? ''));
   for (const a of agents) await a.cleanupOrphans(known);
+  const gcTimer = kind === 'runc' ? setInterval(() => {
+    for (const r of runtimes) {
+      if (r instanceof RuncRuntime) {
+        r.garbageCollectImages().then((ids) => {
+          if (ids.length) log.info('image garbage collection', { removed: ids.length });
+        }, (e: unknown) => log.warn('image garbage collection failed', { err: e }));
+      }
+    }
+  }, opts.imageGcMs ?? 300_000) : undefined;
+  gcTimer?.unref();
+  // Services (issue 10): the proxy programs this node's kernel; DNS answers from the same API caches.
+  const proxyOpts = opts.serviceProxy === true ? {} : opts.serviceProxy;
+  const proxy = proxyOpts && !fleet
+    ? await startServiceProxy({ client: api, nodeName: names[0]!, nodeIPs: [nodeIP], ...proxyOpts, signal: abort.signal })
+    : undefined;
+  const dns = opts.clusterDns ? await startClusterDns({ client: api, ...opts.clusterDns, signal: abort.signal }) : undefined;
   log.info('agent started', { nodes: names.length, runtime: kind, streamingPort: streaming.port });
 
   let stopped = false;
@@ -200,8 +267,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     async stop() {
       if (stopped) return;
       stopped = true;
+      if (gcTimer) clearInterval(gcTimer);
       abort.abort();
       await informer.stop();
+      await dns?.close();
+      await proxy?.stop();
       await Promise.all(agents.map((a) => a.stop()));
       await Promise.all(runtimes.map((r) => r.close({ killContainers: opts.killPodsOnStop === true })));
       statusManager.stop();

@@ -21,7 +21,7 @@ function port(v: string): number {
 }
 
 function runtimeKind(v: string): RuntimeKind {
-  if (v !== 'process' && v !== 'simulated') throw new Error(`unknown runtime ${JSON.stringify(v)}: use process or simulated`);
+  if (v !== 'process' && v !== 'simulated' && v !== 'runc') throw new Error(`unknown runtime ${JSON.stringify(v)}: use runc, process or simulated`);
   return v;
 }
 
@@ -29,7 +29,9 @@ function runtimeKind(v: string): RuntimeKind {
 interface AgentCommandOptions {
   kubeconfig?: string;
   nodeName?: string;
-  runtime: RuntimeKind;
+  runtime?: RuntimeKind;
+  dataDir?: string;
+  podCidr?: string;
   nodes: number;
   nodeNamePrefix: string;
   rootDir?: string;
@@ -47,7 +49,9 @@ export function registerAgentCommand(program: Command): void {
     .description('run the node agent: register a node and run the pods bound to it')
     .option('--kubeconfig <file>', 'kubeconfig to reach the API server (default $KUBECONFIG or ~/.kube/config)')
     .option('--node-name <name>', 'name of the node (default: the host name)')
-    .option('--runtime <kind>', 'container runtime: process or simulated', runtimeKind, 'process')
+    .option('--runtime <kind>', 'container runtime: runc, process or simulated (default: runc when running as root with runc installed, else process)', runtimeKind)
+    .option('--data-dir <dir>', 'runc: the data dir whose image store `skiff images import --data-dir` fills (default $SKIFF_DATA_DIR or ~/.skiff)')
+    .option('--pod-cidr <cidr>', 'runc: the pod subnet (default the Node\'s spec.podCIDR, else 10.42.0.0/24)')
     .option('--nodes <n>', 'simulated runtime: number of nodes to simulate', positiveInt, 1)
     .option('--node-name-prefix <prefix>', 'simulated runtime: prefix of the simulated node names', 'sim-')
     .option('--root-dir <dir>', 'directory for pod state and logs (default ~/.skiff/agent/<node>)')
@@ -62,12 +66,14 @@ export function registerAgentCommand(program: Command): void {
 }
 
 async function runAgent(o: AgentCommandOptions): Promise<number> {
-  const { startAgent } = await import('../agent/index.ts');
+  const { startAgent, defaultRuntimeKind } = await import('../agent/index.ts');
   const abort = new AbortController();
   const opts: StartAgentOptions = {
     kubeconfig: o.kubeconfig,
     nodeName: o.nodeName,
-    runtime: o.runtime,
+    runtime: o.runtime ?? (o.nodes > 1 ? 'simulated' : defaultRuntimeKind()),
+    ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+    ...(o.podCidr ? { podCIDR: o.podCidr } : {}),
     nodes: o.nodes,
     nodeNamePrefix: o.nodeNamePrefix,
     rootDir: o.rootDir,

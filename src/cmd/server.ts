@@ -40,8 +40,8 @@ export interface ServerOptions {
   controllerManager?: boolean;
   /** Run the scheduler in this process (default true). */
   scheduler?: boolean;
-  /** Runtime of the embedded agent (default process). */
-  runtime?: 'process' | 'simulated';
+  /** Runtime of the embedded agent (default: runc when running as root with runc installed, else process). */
+  runtime?: 'process' | 'simulated' | 'runc';
   /** Port of the embedded agent's streaming endpoint (default: any free port). */
   agentStreamingPort?: number;
   /** Cron expression for scheduled snapshots (unset: none). */
@@ -189,9 +189,10 @@ export async function runServer(options: ServerOptions): Promise<number> {
     components.push({ name: 'scheduler', stop: () => sched.stop() });
   }
   if (o.agent) {
-    const { startAgent } = await import('../agent/index.ts');
+    const { startAgent, defaultRuntimeKind } = await import('../agent/index.ts');
     const agent = await startAgent({
-      kubeconfig: agentKubeconfig, runtime: o.runtime ?? 'process', rootDir: join(dataDir, 'agent'),
+      // The image store is the data dir's, shared with `skiff images import --data-dir`.
+      kubeconfig: agentKubeconfig, runtime: o.runtime ?? defaultRuntimeKind(), rootDir: join(dataDir, 'agent'), dataDir,
       // Any free port: several servers (tests) may share a machine; the Node advertises the port it got.
       streamingPort: o.agentStreamingPort ?? 0, controlPlane: true,
     });

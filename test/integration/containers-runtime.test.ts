@@ -105,7 +105,7 @@ describe('runc runtime', { skip, concurrency: false }, () => {
     assert.equal(s.exitCode, 3);
     assert.equal(s.reason, 'Error');
     assert.ok(s.startedAt > 0 && s.finishedAt >= s.startedAt);
-    assert.equal(s.imageRef.split('@')[1], rt.imageStatus(image)!.manifestDigest);
+    assert.equal(s.imageRef.split('@')[1], rt.imageRecord(image)!.manifestDigest);
     const lines = fs.readFileSync(s.logPath, 'utf8').trim().split('\n');
     assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) F /);
     const entries = lines.map((l) => l.split(' ')).map((f) => `${f[1]}:${f.slice(3).join(' ')}`);

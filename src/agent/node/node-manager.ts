@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { Node, NodeCondition, NodeStatus, Taint } from 'kubernetes-types/core/v1.js';
+import type { ContainerImage, Node, NodeCondition, NodeStatus, Taint } from 'kubernetes-types/core/v1.js';
 import { logger } from '../../base/log.ts';
 import { sleep } from '../../base/clock.ts';
 import type { ResourceClient } from '../../client/index.ts';
@@ -47,6 +47,8 @@ export interface NodeManagerOptions {
   measurePressure?: boolean;
   /** Taints to register with. */
   taints?: Taint[];
+  /** The node's images for status.images (runtimes that use images); a change is reported at the next status check. */
+  images?: () => Promise<ContainerImage[]>;
 }
 
 function rfc3339(ms: number): string {
@@ -104,6 +106,8 @@ export class NodeManager {
   private lease: Lease | undefined;
   private lastReport = 0;
   private lastConditionsKey = '';
+  private lastImagesKey = '';
+  private imageList: ContainerImage[] = [];
   private readonly abort = new AbortController();
   private loops: Promise<void>[] = [];
   private readonly resources: { capacity: Record<string, string>; allocatable: Record<string, string> };
@@ -209,10 +213,22 @@ export class NodeManager {
       addresses: [{ type: 'InternalIP', address: this.o.hostIP }, { type: 'Hostname', address: this.o.nodeName }],
       daemonEndpoints: { kubeletEndpoint: { Port: this.o.kubeletPort } },
       nodeInfo: this.info,
+      ...(this.o.images ? { images: this.imageList } : {}),
     };
   }
 
+  private async refreshImages(): Promise<string> {
+    if (!this.o.images) return '';
+    try {
+      this.imageList = await this.o.images();
+    } catch (e) {
+      log.warn('listing images failed', { node: this.o.nodeName, err: e });
+    }
+    return JSON.stringify(this.imageList);
+  }
+
   private async register(): Promise<void> {
+    this.lastImagesKey = await this.refreshImages();
     const now = Date.now();
     const desired: Node = {
       apiVersion: 'v1', kind: 'Node',
@@ -298,7 +314,9 @@ export class NodeManager {
         const now = Date.now();
         const conds = this.conditions(now, this.node?.status?.conditions);
         const key = conditionsKey(conds);
-        if (key === this.lastConditionsKey && now - this.lastReport < report) continue;
+        const imagesKey = await this.refreshImages();
+        if (key === this.lastConditionsKey && imagesKey === this.lastImagesKey && now - this.lastReport < report) continue;
+        this.lastImagesKey = imagesKey;
         this.node = await this.o.nodes.patch(this.o.nodeName, { status: this.status(now, this.node?.status?.conditions) }, { type: 'merge', subresource: 'status' });
         this.lastReport = now;
         this.lastConditionsKey = key;

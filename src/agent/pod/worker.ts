@@ -13,11 +13,13 @@ import type { EventInfo, ResourceClient } from '../../client/index.ts';
 import { isNotFound } from '../../client/index.ts';
 import type { ContainerRuntime, ContainerStatus as RuntimeContainerStatus, PodSandboxConfig } from '../runtime/runtime.ts';
 import { labelContainerName, labelPodName, labelPodNamespace, labelPodUid, RuntimeError } from '../runtime/runtime.ts';
+import { linuxConfigFor } from '../runtime/runc/spec.ts';
 import { annotationRestartPolicy } from '../runtime/simulated/simulated-runtime.ts';
 import type { ConfigSource, DownwardContext } from './env.ts';
 import { ContainerConfigError, expand, makeEnvironment } from './env.ts';
 import { ProbeWorker, runHandler } from './probes.ts';
 import type { ProbeKind, ProbeTarget } from './probes.ts';
+import type { ImageManager } from './images.ts';
 import { buildPodStatus } from './status.ts';
 import type { StatusManager } from './status-manager.ts';
 import { setUpVolumes, VolumeError } from './volumes.ts';
@@ -56,6 +58,8 @@ export interface PodWorkerDeps {
   onDone: (uid: string) => void;
   /** How often configMap/secret/downwardAPI volumes of running pods are refreshed (default 60 s, the kubelet's syncFrequency). */
   volumeResyncMs?: number;
+  /** Image pulls for runtimes that use images (shared by the agent's workers). */
+  images?: ImageManager;
 }
 
 interface ContainerTrack {
@@ -439,12 +443,22 @@ export class PodWorker {
       }
       throw e;
     }
-    if (!this.emittedPulled.has(c.name)) {
+    if (rt.usesImages && this.deps.images) {
+      const res = await this.deps.images.ensureImage(this.pod, c, {
+        source: this.deps.source,
+        emit: (ev) => this.event({ ...ev, fieldPath }),
+      });
+      if (!res.ok) {
+        t.waiting = { reason: res.reason, message: res.message };
+        if (res.reason !== 'ImagePullBackOff') this.event({ type: 'Warning', reason: 'Failed', message: `Error: ${res.reason}`, fieldPath });
+        // ErrImageNeverPull and InvalidImageName are retried on the resync, as upstream does.
+        this.scheduleWake(res.retryAt ?? Date.now() + 10_000);
+        return;
+      }
+    } else if (!this.emittedPulled.has(c.name)) {
       this.emittedPulled.add(c.name);
       const image = c.image ?? '';
-      if (rt.usesImages) {
-        this.event({ type: 'Normal', reason: 'Pulled', message: `Container image "${image}" already present on machine`, fieldPath });
-      } else if (rt.version().runtimeName === 'process') {
+      if (rt.version().runtimeName === 'process') {
         const noCommand = (c.command ?? []).length === 0 && (c.args ?? []).length === 0;
         this.event({
           type: noCommand ? 'Warning' : 'Normal',
@@ -485,6 +499,7 @@ export class PodWorker {
         stdin: c.stdin === true,
         stdinOnce: c.stdinOnce === true,
         tty: c.tty === true,
+        ...(rt.usesImages ? { linux: linuxConfigFor(this.pod, c) } : {}),
       }, this.sandboxConfig());
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);

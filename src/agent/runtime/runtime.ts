@@ -47,6 +47,42 @@ export interface Mount {
   readonly: boolean;
 }
 
+/** CRI's LinuxContainerResources (the subset enforced here). */
+export interface LinuxContainerResources {
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpuShares?: number;
+  memoryLimitInBytes?: number;
+  oomScoreAdj?: number;
+  pidsLimit?: number;
+}
+
+/** CRI's LinuxContainerSecurityContext (the subset used here). */
+export interface LinuxContainerSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  supplementalGroups?: number[];
+  privileged?: boolean;
+  readonlyRootfs?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  noNewPrivs?: boolean;
+}
+
+/** CRI's LinuxContainerConfig: what a runtime with isolation enforces (the others ignore it). */
+export interface LinuxContainerConfig {
+  resources?: LinuxContainerResources;
+  securityContext?: LinuxContainerSecurityContext;
+}
+
+/** Registry credentials of a pull (CRI's AuthConfig), from the pod's imagePullSecrets. */
+export interface PullCredential {
+  username?: string;
+  password?: string;
+  identityToken?: string;
+  registryToken?: string;
+}
+
 /** CreateContainer's config (runtime.v1.ContainerConfig). */
 export interface ContainerConfig {
   metadata: { name: string; attempt: number };
@@ -65,6 +101,8 @@ export interface ContainerConfig {
   stdin: boolean;
   stdinOnce: boolean;
   tty: boolean;
+  /** Resources and security context (runtime.v1.ContainerConfig.linux). */
+  linux?: LinuxContainerConfig;
 }
 
 /** CRI container states. */
@@ -129,6 +167,8 @@ export interface StreamOptions {
 export interface ImageInfo {
   id: string;
   repoTags: string[];
+  /** `repository@sha256:…` names (runtime.v1.Image.repo_digests). */
+  repoDigests?: string[];
   size: number;
 }
 
@@ -209,8 +249,10 @@ export interface ContainerRuntime {
   /** Connects `stream` to a TCP port inside the sandbox's network namespace. */
   portForward(podSandboxId: string, port: number, stream: Duplex): Promise<void>;
 
-  /** Pulls an image; returns its reference. */
-  pullImage(image: string): Promise<string>;
+  /** Pulls an image with the given credentials (tried in order); returns its id. Rejects with RuntimeError('ErrImagePull', registry's message). */
+  pullImage(image: string, opts?: { credentials?: PullCredential[]; signal?: AbortSignal }): Promise<string>;
+  /** The image a reference names when present (CRI ImageStatus), else undefined. */
+  imageStatus(image: string): Promise<ImageInfo | undefined>;
   /** The images present. */
   listImages(): Promise<ImageInfo[]>;
 

@@ -497,6 +497,11 @@ export class ProcessRuntime implements ContainerRuntime {
     return [];
   }
 
+  /** Images are not used here: every reference counts as present so that no pull is attempted. */
+  async imageStatus(image: string): Promise<ImageInfo | undefined> {
+    return { id: image, repoTags: [image], size: 0 };
+  }
+
   async containerStats(id: string): Promise<ContainerStats | undefined> {
     const rec = this.containers.get(id);
     if (!rec?.pid || rec.state !== 'CONTAINER_RUNNING') return undefined;

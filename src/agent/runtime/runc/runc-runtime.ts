@@ -27,7 +27,7 @@ import type { RegistryCredential } from '../../images/credentials.ts';
 import { pullImage, PullError } from '../../images/registry.ts';
 import { overlaySupported, prepareRootfs, removeRootfs, mountsUnder, unmountAll } from '../../images/rootfs.ts';
 import type { RootfsMode } from '../../images/rootfs.ts';
-import type { ImageRecord, ImageStore } from '../../images/store.ts';
+import type { GcOptions, ImageRecord, ImageStore } from '../../images/store.ts';
 import { PodNetwork } from '../../network/pod-network.ts';
 import type {
   ContainerEvent, ContainerRuntime, ContainerState, ContainerStats, ContainerStatus, ExecSyncResult, ImageInfo,
@@ -289,8 +289,19 @@ export class RuncRuntime implements ContainerRuntime {
   }
 
   /** The stored image a reference names (CRI ImageStatus), or undefined. */
-  imageStatus(image: string): ImageRecord | undefined {
+  async imageStatus(image: string): Promise<ImageInfo | undefined> {
+    const rec = this.opts.imageStore.resolve(image);
+    return rec ? { id: rec.id, repoTags: rec.repoTags, repoDigests: rec.repoDigests, size: rec.size } : undefined;
+  }
+
+  /** The stored image record a reference names, or undefined. */
+  imageRecord(image: string): ImageRecord | undefined {
     return this.opts.imageStore.resolve(image);
+  }
+
+  /** Removes unused images when the store's disk is above the high threshold (the kubelet's image GC); returns the removed ids. */
+  async garbageCollectImages(opts: Omit<GcOptions, 'inUse'> = {}): Promise<string[]> {
+    return this.opts.imageStore.gc({ ...opts, inUse: this.imagesInUse() });
   }
 
   /** Removes an image (CRI RemoveImage); refuses one that a container uses. */
@@ -302,7 +313,7 @@ export class RuncRuntime implements ContainerRuntime {
   }
 
   async listImages(): Promise<ImageInfo[]> {
-    return this.opts.imageStore.list().map((i) => ({ id: i.id, repoTags: i.repoTags, size: i.size }));
+    return this.opts.imageStore.list().map((i) => ({ id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, size: i.size }));
   }
 
   /** Image ids that containers use (never garbage collected). */

@@ -7,42 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
-import type { ContainerConfig } from '../runtime.ts';
+import type { ContainerConfig, LinuxContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext } from '../runtime.ts';
 import { RuntimeError } from '../runtime.ts';
 import type { ImageRuntimeConfig } from '../../images/oci.ts';
 
-/** CRI's LinuxContainerResources (the subset runc enforces here). */
-export interface LinuxContainerResources {
-  cpuPeriod?: number;
-  cpuQuota?: number;
-  cpuShares?: number;
-  memoryLimitInBytes?: number;
-  oomScoreAdj?: number;
-  pidsLimit?: number;
-}
-
-/** CRI's LinuxContainerSecurityContext (the subset used here). */
-export interface LinuxContainerSecurityContext {
-  runAsUser?: number;
-  runAsGroup?: number;
-  runAsNonRoot?: boolean;
-  supplementalGroups?: number[];
-  privileged?: boolean;
-  readonlyRootfs?: boolean;
-  capabilities?: { add?: string[]; drop?: string[] };
-  noNewPrivs?: boolean;
-}
-
-/** CRI's LinuxContainerConfig. */
-export interface LinuxContainerConfig {
-  resources?: LinuxContainerResources;
-  securityContext?: LinuxContainerSecurityContext;
-}
+export type { LinuxContainerConfig, LinuxContainerResources, LinuxContainerSecurityContext } from '../runtime.ts';
 
 /** A container config with the Linux part the runc runtime reads (CRI's ContainerConfig.linux). */
-export interface RuncContainerConfig extends ContainerConfig {
-  linux?: LinuxContainerConfig;
-}
+export type RuncContainerConfig = ContainerConfig;
 
 /** Upstream's default capabilities (containerd's and CRI-O's default set). */
 export const defaultCapabilities = [

@@ -192,6 +192,11 @@ export class SimulatedRuntime implements ContainerRuntime {
     return [];
   }
 
+  /** Images are not used here: every reference counts as present so that no pull is attempted. */
+  async imageStatus(image: string): Promise<ImageInfo | undefined> {
+    return { id: image, repoTags: [image], size: 0 };
+  }
+
   async containerStats(id: string): Promise<ContainerStats | undefined> {
     const c = this.containers.get(id);
     if (!c || c.status.state !== 'CONTAINER_RUNNING') return undefined;

@@ -1,0 +1,193 @@
+/**
+ * The cluster DNS server: UDP and TCP on one address and port, answering names in the cluster zone from a
+ * `ClusterView` and forwarding the rest to upstream resolvers (SERVFAIL at once when there is none). A query
+ * that cannot be decoded gets FORMERR (when its header is readable) and never stops the server.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import * as dnsPacket from 'dns-packet';
+import type { Answer, DecodedPacket, Packet } from 'dns-packet';
+import { logger } from '../../base/log.ts';
+import { inZone, resolveInZone } from './records.ts';
+import type { ClusterView, ZoneOptions } from './records.ts';
+
+const log = logger('cluster-dns');
+
+const rcodes = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+type Rcode = keyof typeof rcodes;
+
+/** Options of startDnsServer. */
+export interface DnsServerOptions extends ZoneOptions {
+  /** Listen address (default 127.0.0.1). */
+  address?: string;
+  /** Port (default 53; 0 = any free port, the same for UDP and TCP). */
+  port?: number;
+  /** Upstream resolvers for names outside the zone, as `ip` or `ip:port` (default none: SERVFAIL). */
+  upstreams?: string[];
+  /** Upstream timeout (default 2000 ms). */
+  forwardTimeoutMs?: number;
+}
+
+/** A running DNS server. */
+export interface RunningDnsServer {
+  address: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function reply(query: DecodedPacket, rcode: Rcode, extra: Partial<Packet> & { authoritative?: boolean } = {}): Buffer {
+  const flags = (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
+  return dnsPacket.encode({
+    type: 'response',
+    id: query.id ?? 0,
+    flags: flags | dnsPacket.RECURSION_AVAILABLE | (extra.authoritative ? dnsPacket.AUTHORITATIVE_ANSWER : 0) | rcodes[rcode],
+    questions: query.questions ?? [],
+    answers: extra.answers ?? [],
+    authorities: extra.authorities ?? [],
+    additionals: extra.additionals ?? [],
+  });
+}
+
+/** A FORMERR for bytes that do not decode: the id and opcode of the header are kept when present. */
+export function formerr(raw: Buffer): Buffer | undefined {
+  if (raw.length < 2) return undefined;
+  const out = Buffer.alloc(12);
+  raw.copy(out, 0, 0, 2);
+  const opcodeRd = raw.length >= 3 ? raw[2]! & 0x79 : 0; // opcode and RD of the query
+  out.writeUInt16BE(0x8000 | (opcodeRd << 8) | rcodes.FORMERR, 2);
+  return out;
+}
+
+/** Answers one query packet (the whole DNS logic of the server, without sockets). */
+export async function answerQuery(raw: Buffer, view: ClusterView, opts: DnsServerOptions & { forward?: (raw: Buffer) => Promise<Buffer | undefined> } = {}): Promise<Buffer | undefined> {
+  let q: DecodedPacket;
+  try {
+    q = dnsPacket.decode(raw);
+  } catch {
+    return formerr(raw);
+  }
+  if (q.type !== 'query') return undefined; // never answer a response: it could loop between servers
+  const question = q.questions?.[0];
+  if (!question || (q.questions?.length ?? 0) !== 1) return reply(q, 'FORMERR');
+  const opcode = (raw[2]! >> 3) & 0xf;
+  if (opcode !== 0) return reply(q, 'NOTIMP');
+  const zone = opts.zone ?? 'cluster.local';
+  if (inZone(question.name, zone)) {
+    const r = resolveInZone(question.name, question.type, view, opts);
+    return reply(q, r.rcode, { answers: r.answers, authorities: r.authorities, additionals: r.additionals, authoritative: true });
+  }
+  if (question.type === 'PTR' && /\.in-addr\.arpa\.?$/i.test(question.name)) {
+    // Reverse lookups of cluster addresses are not served; answer at once rather than leak them upstream.
+    if (!opts.forward) return reply(q, 'NXDOMAIN');
+  }
+  if (!opts.forward) return reply(q, 'SERVFAIL');
+  const up = await opts.forward(raw).catch(() => undefined);
+  return up ?? reply(q, 'SERVFAIL');
+}
+
+function upstreamForwarder(upstreams: string[], timeoutMs: number): ((raw: Buffer) => Promise<Buffer | undefined>) | undefined {
+  const targets = upstreams.map((u) => {
+    const m = /^(.*?)(?::(\d+))?$/.exec(u)!;
+    return { host: m[1]!, port: Number(m[2] ?? 53) };
+  });
+  if (targets.length === 0) return undefined;
+  return (raw) =>
+    new Promise((resolve) => {
+      const sock = dgram.createSocket('udp4');
+      let i = 0;
+      const done = (v: Buffer | undefined): void => {
+        clearTimeout(timer);
+        sock.close();
+        resolve(v);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      sock.on('error', () => done(undefined));
+      sock.on('message', (msg) => {
+        if (msg.length >= 2 && msg.readUInt16BE(0) === raw.readUInt16BE(0)) done(msg);
+      });
+      // Ask every upstream at once; the first answer wins (resolv.conf order is only a preference).
+      for (; i < targets.length; i++) sock.send(raw, targets[i]!.port, targets[i]!.host);
+    });
+}
+
+/** Starts the DNS server on UDP and TCP; resolves once both listen. */
+export async function startDnsServer(view: ClusterView, opts: DnsServerOptions = {}): Promise<RunningDnsServer> {
+  const address = opts.address ?? '127.0.0.1';
+  const forward = upstreamForwarder(opts.upstreams ?? [], opts.forwardTimeoutMs ?? 2000);
+  const answerOpts = { ...opts, ...(forward ? { forward } : {}) };
+  const answer = (raw: Buffer): Promise<Buffer | undefined> => answerQuery(raw, view, answerOpts);
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (msg, rinfo) => {
+    answer(msg).then((out) => {
+      if (!out) return;
+      // Over UDP an answer larger than 512 bytes (no EDNS) is truncated with TC set, so the client retries on TCP.
+      if (out.length > 512 && !hasEdns(msg)) out = truncate(out);
+      udp.send(out, rinfo.port, rinfo.address);
+    }).catch((e: unknown) => log.warn('dns query failed', { err: e }));
+  });
+  udp.on('error', (e) => log.warn('dns udp socket error', { err: e }));
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(opts.port ?? 53, address, () => {
+      udp.off('error', reject);
+      resolve();
+    });
+  });
+  const port = udp.address().port;
+  const sockets = new Set<net.Socket>();
+  const tcp = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => sock.destroy());
+    sock.setTimeout(10_000, () => sock.destroy());
+    let buf = Buffer.alloc(0);
+    sock.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (buf.length < 2 + len) break;
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        answer(Buffer.from(msg)).then((out) => {
+          if (!out || sock.destroyed) return;
+          const hdr = Buffer.alloc(2);
+          hdr.writeUInt16BE(out.length);
+          sock.write(Buffer.concat([hdr, out]));
+        }).catch((e: unknown) => log.warn('dns query failed', { err: e }));
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(port, address, () => {
+      tcp.off('error', reject);
+      resolve();
+    });
+  }).catch((e: unknown) => {
+    udp.close();
+    throw e;
+  });
+  log.info('cluster dns listening', { address, port: (tcp.address() as AddressInfo).port });
+  return {
+    address,
+    port,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
+    },
+  };
+}
+
+function hasEdns(raw: Buffer): boolean {
+  try {
+    return (dnsPacket.decode(raw).additionals ?? []).some((a: Answer) => a.type === 'OPT');
+  } catch {
+    return false;
+  }
+}
+
+function truncate(out: Buffer): Buffer {
+  const p = dnsPacket.decode(out);
+  return dnsPacket.encode({ ...p, flags: (p.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: [] });
+}
