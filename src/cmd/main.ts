@@ -26,7 +26,7 @@ function positiveInt(v: string): number {
 }
 
 /** Subcommands that are not client verbs: everything else goes straight to the client CLI. */
-const CONTROL_PLANE_COMMANDS = new Set(['server', 'agent', 'scheduler', 'controller-manager', 'snapshot', 'images', 'token', 'help', '--help', '-h', '--skiff-version']);
+const CONTROL_PLANE_COMMANDS = new Set(['server', 'agent', 'scheduler', 'controller-manager', 'snapshot', 'images', 'token', 'proxy', 'help', '--help', '-h', '--skiff-version']);
 
 /** Builds the command tree (the control-plane commands' modules load only here). */
 export async function buildProgram(): Promise<Command> {
@@ -35,6 +35,7 @@ export async function buildProgram(): Promise<Command> {
     import('./snapshot.ts'), import('./token.ts'), import('./agent.ts'), import('./images.ts'),
     import('./controller-manager.ts'), import('./cli.ts'), import('./scheduler.ts'),
   ]);
+  const { registerProxyCommand } = await import('./proxy.ts');
   const program = new Command('skiff')
     .description('Skiff: a lightweight Kubernetes-compatible cluster')
     .version(SKIFF_VERSION, '--skiff-version', 'print the skiff version')
@@ -70,6 +71,7 @@ export async function buildProgram(): Promise<Command> {
   registerControllerManagerCommand(program);
   registerSchedulerCommand(program);
   registerTokenCommands(program);
+  registerProxyCommand(program);
   registerAgentCommand(program);
   registerImagesCommands(program);
   registerClientCommands(program);

@@ -191,10 +191,8 @@ describe('services: proxy and DNS', { skip, concurrency: false }, () => {
       (e: Error) => e.message.includes(`spec.ports[0].nodePort: Invalid value: ${taken}: provided port is already allocated`));
   });
 
-  // Upstream (pkg/registry/core/service/ipallocator ErrNotInRange) says "the provided IP (10.99.0.5) is not in the
-  // valid range"; the API server (src/apiserver/registry/service-allocator.ts, not this area) still uses the older
-  // "provided IP is not in the valid range" wording. Marked todo until the allocator's message is updated.
-  test('a clusterIP outside the service CIDR is refused with upstream\'s message', { todo: 'allocator message wording (apiserver)' }, async () => {
+  // Upstream's wording (pkg/registry/core/service/ipallocator ErrNotInRange).
+  test('a clusterIP outside the service CIDR is refused with upstream\'s message', async () => {
     await assert.rejects(api.resource<Service>(services).create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'bad-ip', namespace: 'default' }, spec: { clusterIP: '10.99.0.5', ports: [{ port: 80 }] } }, { namespace: 'default' }),
       (e: Error) => e.message.includes('failed to allocate IP 10.99.0.5: the provided IP (10.99.0.5) is not in the valid range. The range of valid IPs is 10.43.0.0/16'));
   });

@@ -102,7 +102,7 @@ export class ServiceAllocator {
           spec.clusterIPs = ['None'];
         } else if (wanted !== '') {
           if (!this.inRange(wanted)) {
-            throw invalid({ group: '', kind: 'Service' }, name, [fieldError.invalid('spec.clusterIPs', [wanted], `failed to allocate IP ${wanted}: provided IP is not in the valid range. The range of valid IPs is ${this.ranges.serviceCIDR}`)]);
+            throw invalid({ group: '', kind: 'Service' }, name, [fieldError.invalid('spec.clusterIPs', [wanted], `failed to allocate IP ${wanted}: the provided IP (${wanted}) is not in the valid range. The range of valid IPs is ${this.ranges.serviceCIDR}`)]);
           }
           const key = IP_PREFIX + wanted;
           if (!opts.dryRun) {
