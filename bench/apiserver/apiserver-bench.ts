@@ -1,7 +1,9 @@
 // API server benchmark: a real `skiff server` (SQLite engine) on 127.0.0.1 driven over keep-alive HTTP.
 // Prints a table of measured numbers beside the targets of issue 3.
 //   node --import tsx bench/apiserver/apiserver-bench.ts [--pods 10000] [--clients 64] [--watchers 100]
-import http from 'node:http';
+import https from 'node:https';
+import type http from 'node:http';
+import { parse as parseYaml } from 'yaml';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,11 +22,27 @@ const WATCH_WRITES = arg('watch-writes', 3000);
 const WATCH_RATE = arg('watch-rate', 1000);
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS * 2 + WATCHERS + 10 });
+let agent: https.Agent;
+let tlsOpts: { ca: string; cert: string; key: string };
+
+/** The admin client certificate and CA from the server's kubeconfig (the server speaks HTTPS with client certs). */
+function loadTls(kubeconfig: string): void {
+  const kc = parseYaml(readFileSync(kubeconfig, 'utf8')) as {
+    clusters: { cluster: { 'certificate-authority-data': string } }[];
+    users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
+  };
+  const b64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
+  tlsOpts = {
+    ca: b64(kc.clusters[0]!.cluster['certificate-authority-data']),
+    cert: b64(kc.users[0]!.user['client-certificate-data']),
+    key: b64(kc.users[0]!.user['client-key-data']),
+  };
+  agent = new https.Agent({ keepAlive: true, maxSockets: CLIENTS * 2 + WATCHERS + 10, ...tlsOpts });
+}
 
 function request(base: URL, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolveReq, reject) => {
-    const req = http.request({ host: base.hostname, port: base.port, method, path, agent, headers: body ? { 'Content-Type': 'application/json', ...headers } : headers }, (res) => {
+    const req = https.request({ host: base.hostname, port: base.port, method, path, agent, headers: body ? { 'Content-Type': 'application/json', ...headers } : headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolveReq({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -66,7 +84,7 @@ async function runPool(total: number, concurrency: number, fn: (i: number) => Pr
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'skiff'), 'server', '--port', '0', '--data-dir', dataDir, '--no-agent', '--max-requests-inflight', '10000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'skiff'), 'server', '--port', '0', '--data-dir', dataDir, '--no-agent', '--disable-controller-manager', '--disable-scheduler', '--max-requests-inflight', '10000'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const url = await new Promise<string>((res, rej) => {
     let out = '';
     proc.stdout!.on('data', (c: Buffer) => {
@@ -77,6 +95,7 @@ async function main(): Promise<void> {
     proc.once('exit', (code) => rej(new Error(`server exited ${code}`)));
   });
   const base = new URL(url);
+  loadTls(join(dataDir, 'kubeconfig.yaml'));
   for (;;) {
     const r = await request(base, 'GET', '/readyz').catch(() => ({ status: 0, body: '' }));
     if (r.status === 200) break;
@@ -142,7 +161,7 @@ async function main(): Promise<void> {
   let connected = 0;
   await new Promise<void>((ready) => {
     for (let w = 0; w < WATCHERS; w++) {
-      const req = http.request({ host: base.hostname, port: base.port, path: '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0', agent: false }, (res) => {
+      const req = https.request({ host: base.hostname, port: base.port, path: '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0', agent: false, ...tlsOpts }, (res) => {
         let buf = '';
         res.on('data', (c: Buffer) => {
           const now = performance.now();

@@ -194,6 +194,17 @@ export class PodNetwork {
         log.warn('cannot restore net.ipv4.ip_forward', { err: (e as Error).message });
       }
     }
+    // Restoring the global switch also resets every interface's own switch; the pod bridge keeps forwarding so that
+    // a pod reaching a ClusterIP (DNAT to another pod on the same bridge) is routed back onto it. Only the bridge:
+    // nothing is forwarded to or from any other interface.
+    const bridgeForwarding = `/proc/sys/net/ipv4/conf/${this.bridge}/forwarding`;
+    if (fs.existsSync(bridgeForwarding) && readTrim(bridgeForwarding) !== '1') {
+      try {
+        fs.writeFileSync(bridgeForwarding, '1');
+      } catch (e) {
+        log.warn('cannot enable forwarding on the pod bridge', { bridge: this.bridge, err: (e as Error).message });
+      }
+    }
   }
 }
 

@@ -14,6 +14,10 @@ import type { ObjectLookup, ServiceAccountTokens } from './service-account-token
 import { looksLikeJwt } from './service-account-token.ts';
 
 /** A parsed static token file: token → user. */
+
+/** The client-certificate identity of each TLS connection (undefined: none presented; null: not valid). */
+const certificateUsers = new WeakMap<object, UserInfo | null | undefined>();
+
 export type TokenTable = Map<string, UserInfo>;
 
 /** Parses a token file (`token,user,uid,"group1,group2"` per line, as --token-auth-file). Throws on malformed lines. */
@@ -133,6 +137,16 @@ export class RequestAuthenticator {
 
   /** undefined: no certificate presented; null: presented but not valid for client authentication. */
   private fromCertificate(req: IncomingMessage): UserInfo | null | undefined {
+    // The peer certificate is fixed for a connection (verified at the handshake) and getPeerCertificate() is costly:
+    // decide once per socket, and hand each request its own copy.
+    const cached = certificateUsers.get(req.socket);
+    if (cached !== undefined || certificateUsers.has(req.socket)) return cached === undefined ? undefined : cached && { name: cached.name, groups: [...cached.groups] };
+    const user = this.certificateUser(req);
+    certificateUsers.set(req.socket, user);
+    return user === undefined || user === null ? user : { name: user.name, groups: [...user.groups] };
+  }
+
+  private certificateUser(req: IncomingMessage): UserInfo | null | undefined {
     const socket = req.socket as Partial<TLSSocket>;
     if (typeof socket.getPeerCertificate !== 'function') return undefined;
     const peer = socket.getPeerCertificate();

@@ -241,7 +241,9 @@ class DeploymentController implements Controller {
   /** requeueStuckDeployment: look again just after the progress deadline would pass. */
   private requeueStuck(s: Sync, status: DeploymentStatus): void {
     const d = s.d;
-    const cond = getCondition(d.status, 'Progressing');
+    // As upstream's requeueStuckDeployment: judge by the status just computed (the stored one may not carry the
+    // Progressing condition yet, and no later event would come for pods that never become ready).
+    const cond = getCondition(status, 'Progressing') ?? getCondition(d.status, 'Progressing');
     if (!hasProgressDeadline(d) || !cond) return;
     if (deploymentComplete(d, status) || cond.reason === reasons.TimedOut) return;
     const at = Date.parse(cond.lastUpdateTime ?? '') + (d.spec?.progressDeadlineSeconds ?? 0) * 1000;
