@@ -241,9 +241,9 @@ class DeploymentController implements Controller {
   /** requeueStuckDeployment: look again just after the progress deadline would pass. */
   private requeueStuck(s: Sync, status: DeploymentStatus): void {
     const d = s.d;
-    // As upstream's requeueStuckDeployment: judge by the status just computed (the stored one may not carry the
-    // Progressing condition yet, and no later event would come for pods that never become ready).
-    const cond = getCondition(status, 'Progressing') ?? getCondition(d.status, 'Progressing');
+    // The stored condition (whose lastUpdateTime moves only on progress) first; the one just computed when the stored
+    // status has none yet, so that a Deployment whose pods never become ready is still looked at again.
+    const cond = getCondition(d.status, 'Progressing') ?? getCondition(status, 'Progressing');
     if (!hasProgressDeadline(d) || !cond) return;
     if (deploymentComplete(d, status) || cond.reason === reasons.TimedOut) return;
     const at = Date.parse(cond.lastUpdateTime ?? '') + (d.spec?.progressDeadlineSeconds ?? 0) * 1000;
