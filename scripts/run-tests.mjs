@@ -32,7 +32,9 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const concurrency = process.env.SKIFF_TEST_CONCURRENCY ?? '2';
+// One file at a time by default: integration files start whole clusters, and timing-sensitive controller and
+// runtime tests are steadier without a neighbour on the two cores (SKIFF_TEST_CONCURRENCY overrides).
+const concurrency = process.env.SKIFF_TEST_CONCURRENCY ?? '1';
 const r = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
