@@ -695,11 +695,14 @@ class WatchSession {
         this.push({ type: 'put', kv, prevKv: prev, revision: kv.modRevision });
       }
       rev = Math.max(rev, kv.modRevision);
+      // Checked per event: one etcd response may carry any number of events (a catch-up after a
+      // slow start), and the buffer bound must hold however they arrive.
+      if (this.queuedEvents > this.cfg.bufferLimit) {
+        this.finish(new StorageError('WatchOverflow', `watch consumer fell more than ${this.cfg.bufferLimit} events behind`));
+        return;
+      }
     }
     this.delivered = rev;
-    if (this.queuedEvents > this.cfg.bufferLimit) {
-      this.finish(new StorageError('WatchOverflow', `watch consumer fell more than ${this.cfg.bufferLimit} events behind`));
-    }
   }
 
   private push(ev: WatchEvent): void {
