@@ -255,7 +255,7 @@ export function registerSnapshotCommands(program: Command, opts: SnapshotCommand
   storeOptions(snapshot.command('restore <file>'))
     .description('restore a snapshot (file or name) into an empty store with the server stopped; either engine')
     .option('--force', 'replace the keys of a non-empty store')
-    .option('--bump-revision <n>', 'revisions to leave above the snapshot\'s (default: 1e9 on SQLite, 1000 on etcd)', positiveInt)
+    .option('--bump-revision <n>', 'revisions to leave above the snapshot\'s (default 1e9: free on both engines)', positiveInt)
     .action(async (file: string, o: StoreFlags & { force?: boolean; bumpRevision?: number }) => restore(file, o, out));
   snapshot
     .command('verify <file>')

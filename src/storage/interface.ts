@@ -27,6 +27,11 @@ export interface ListOptions extends ReadOptions {
   limit?: number;
   /** The token from the previous page; carries the snapshot revision and the last key, so all pages read one snapshot. */
   continue?: string;
+  /**
+   * false: the caller does not need `remaining` (an engine may then skip counting, which at a past revision costs a
+   * scan of every later key). Default true.
+   */
+  countRemaining?: boolean;
 }
 
 /** One page of a prefix list. */
@@ -36,7 +41,7 @@ export interface ListResult {
   revision: number;
   /** Set when more keys follow: pass it back as `continue`. */
   continue?: string;
-  /** When `continue` is set: how many keys follow this page in the snapshot. */
+  /** When `continue` is set (and countRemaining was not false): how many keys follow this page in the snapshot. */
   remaining?: number;
 }
 

@@ -11,7 +11,7 @@ import { storageConformance } from '../conformance.ts';
 import { isStorageError } from '../errors.ts';
 import type { Storage, WatchEvent } from '../interface.ts';
 import { freeLoopbackPort, startEtcd, type EtcdProcess } from './etcd-process.ts';
-import { openEtcdStorage } from './etcd-storage.ts';
+import { etcdBulkLoader, openEtcdStorage, type EtcdBulkLoader } from './etcd-storage.ts';
 
 setLogSink(null);
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -21,6 +21,41 @@ storageConformance('etcd', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'skiff-etcd-conf-'));
   let etcd = await startEtcd({ dataDir });
   let storage: Storage = await openEtcdStorage(etcd.endpoints);
+  return {
+    storage,
+    reopen: async () => {
+      await etcd.stop();
+      etcd = await startEtcd({ dataDir });
+      storage = await openEtcdStorage(etcd.endpoints);
+      return storage;
+    },
+    cleanup: async () => {
+      await storage.close();
+      await etcd.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+});
+
+/** The bulk loader of an etcd engine (the test fails if the engine offers none). */
+function loaderOf(s: Storage): EtcdBulkLoader {
+  const l = etcdBulkLoader(s);
+  assert.ok(l !== null, 'the etcd engine offers a bulk loader');
+  return l;
+}
+
+// Once more with a revision offset far above anything etcd reaches (as after a restore): every revision
+// the engine takes or gives must be translated, or etcd answers "future revision" or the wrong history.
+const BIG = 1_000_000_000_000;
+storageConformance('etcd with a revision offset', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'skiff-etcd-conf-off-'));
+  let etcd = await startEtcd({ dataDir });
+  const setup = await openEtcdStorage(etcd.endpoints);
+  await loaderOf(setup).raiseRevision(BIG);
+  await setup.close();
+  // A second engine reads the offset from etcd at open, as every API server does.
+  let storage: Storage = await openEtcdStorage(etcd.endpoints);
+  assert.ok((await storage.currentRevision()) > BIG);
   return {
     storage,
     reopen: async () => {
@@ -94,6 +129,112 @@ describe('etcd engine specifics', () => {
       assert.equal(await raw.get('/registry/pods/x').string(), null);
       assert.deepEqual((await s.list('/registry/')).kvs.map((k) => k.key), ['/registry/pods/x']);
       assert.equal((await s.list('')).kvs.length, 1, 'the empty prefix stays inside keyPrefix');
+    } finally {
+      raw.close();
+      await s.close();
+    }
+  });
+
+  it('two engines on one etcd agree on revisions once the offset is raised, and the offset never goes down', async () => {
+    const p1 = await openEtcdStorage(etcd.endpoints, { keyPrefix: '/offset-agree' });
+    let p2: Storage | undefined;
+    try {
+      const early = await p1.create('/registry/a', enc('a'));
+      const reached = await loaderOf(p1).raiseRevision(early.modRevision + 5_000_000);
+      assert.ok(reached > early.modRevision + 5_000_000, `revision ${reached}`);
+      assert.equal(await p1.currentRevision(), reached);
+      // The key written before the raise moved up with every other revision.
+      const a = (await p1.get('/registry/a')).kv;
+      assert.ok(a !== null);
+      assert.equal(a.modRevision, early.modRevision + loaderOf(p1).revisionOffset);
+      assert.ok(loaderOf(p1).revisionOffset > 0);
+
+      p2 = await openEtcdStorage(etcd.endpoints, { keyPrefix: '/offset-agree' });
+      assert.equal(loaderOf(p2).revisionOffset, loaderOf(p1).revisionOffset);
+      assert.equal(await p2.currentRevision(), await p1.currentRevision());
+      assert.deepEqual((await p2.get('/registry/a')).kv?.modRevision, a.modRevision);
+
+      const second = p2;
+      const from = await p1.currentRevision();
+      const seen: WatchEvent[] = [];
+      const ac = new AbortController();
+      const loop = (async () => {
+        for await (const ev of second.watch('/registry/', { fromRevision: from, signal: ac.signal, progressIntervalMs: 0 })) seen.push(ev);
+      })();
+      const b = await p1.create('/registry/b', enc('b'));
+      const a2 = await p2.update('/registry/a', enc('a2'), { expectedModRevision: a.modRevision });
+      await assert.rejects(p1.update('/registry/a', enc('stale'), { expectedModRevision: a.modRevision }), (e: unknown) => isStorageError(e, 'Conflict'));
+      await waitFor(() => seen.length >= 2, { what: 'both writes on the second engine\'s watch' });
+      ac.abort();
+      await loop;
+      assert.deepEqual(seen.map((e) => e.revision), [b.modRevision, a2.modRevision]);
+      assert.equal(b.modRevision, from + 1);
+      const page = await p2.list('/registry/', { limit: 1 });
+      const rest = await p1.list('/registry/', { continue: page.continue ?? '' });
+      assert.equal(rest.revision, page.revision, 'a continue token from one engine reads the same snapshot on the other');
+      assert.deepEqual([...page.kvs, ...rest.kvs].map((kv) => [kv.key, kv.modRevision]), [['/registry/a', a2.modRevision], ['/registry/b', b.modRevision]]);
+      assert.deepEqual((await p1.list('/registry/', { revision: b.modRevision })).kvs.map((kv) => kv.modRevision), [a.modRevision, b.modRevision]);
+
+      const offset = loaderOf(p1).revisionOffset;
+      const now = await p1.currentRevision();
+      assert.equal(await loaderOf(p2).raiseRevision(10), now, 'a lower target changes nothing');
+      assert.equal(loaderOf(p2).revisionOffset, offset);
+      assert.deepEqual((await p1.list('')).kvs.map((kv) => kv.key), ['/registry/a', '/registry/b'], 'the offset key stays out of every listing');
+      assert.equal((await p1.count('')).count, 2);
+    } finally {
+      await p2?.close();
+      await p1.close();
+    }
+  });
+
+  it('refuses reserved keys and an offset key that does not hold a number', async () => {
+    const s = await openEtcdStorage(etcd.endpoints, { keyPrefix: '/offset-bad' });
+    const raw = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      await assert.rejects(s.create('\u0000skiff-revision-offset', enc('5')), (e: unknown) => isStorageError(e, 'Invalid'));
+      await raw.put('/offset-bad\u0000skiff-revision-offset').value('not a number');
+      await assert.rejects(openEtcdStorage(etcd.endpoints, { keyPrefix: '/offset-bad' }), (e: unknown) => {
+        assert.ok(isStorageError(e, 'Invalid'));
+        assert.match(e.message, /not a revision offset/);
+        return true;
+      });
+    } finally {
+      raw.close();
+      await s.close();
+    }
+  });
+
+  it('creates keys in bulk, many per etcd revision, and names a key that already exists', async () => {
+    const s = await openEtcdStorage(etcd.endpoints, { keyPrefix: '/bulk' });
+    const raw = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      const before = await s.currentRevision();
+      async function* records(): AsyncGenerator<{ key: string; value: Uint8Array; ttlSeconds?: number }> {
+        for (let i = 0; i < 50; i++) yield { key: `/k/${String(i).padStart(2, '0')}`, value: enc(`v${i}`), ...(i === 7 ? { ttlSeconds: 600 } : {}) };
+      }
+      const res = await loaderOf(s).createAll(records(), { maxOps: 8, concurrency: 3 });
+      assert.equal(res.written, 50);
+      const all = (await s.list('/k/')).kvs;
+      assert.deepEqual(all.map((kv) => Buffer.from(kv.value).toString()), Array.from({ length: 50 }, (_, i) => `v${i}`));
+      const revisions = new Set(all.map((kv) => kv.modRevision));
+      assert.equal(revisions.size, 7, 'ceil(50 / 8) Txns, one revision each');
+      assert.equal(Math.max(...revisions), res.revision);
+      assert.ok(Math.min(...revisions) > before);
+      const leased = (await raw.kv.range({ key: Buffer.from('/bulk/k/07') })).kvs[0]?.lease;
+      assert.ok(leased !== undefined && leased !== '0', 'a record with a TTL gets a lease');
+
+      async function* again(): AsyncGenerator<{ key: string; value: Uint8Array }> {
+        yield { key: '/k/new-1', value: enc('n') };
+        yield { key: '/k/13', value: enc('n') };
+      }
+      await assert.rejects(loaderOf(s).createAll(again()), (e: unknown) => {
+        assert.ok(isStorageError(e, 'KeyExists'));
+        assert.match(e.message, /"\/k\/13"/);
+        return true;
+      });
+      assert.equal((await s.get('/k/new-1')).kv, null, 'a Txn writes all of its keys or none');
+      assert.equal(await loaderOf(s).deletePrefix('/k/'), 50);
+      assert.equal((await s.count('/k/')).count, 0);
     } finally {
       raw.close();
       await s.close();

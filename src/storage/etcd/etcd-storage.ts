@@ -1,7 +1,15 @@
 /**
  * The etcd engine: the Storage interface mapped straight onto etcd v3's KV, Txn, Watch, Lease and
  * Compact through the etcd3 client's RPC layer, for several API servers sharing one etcd cluster.
- * Revisions, compaction and watch history are etcd's own; nothing is cached here except leases.
+ * Revisions, compaction and watch history are etcd's own, shifted by a persisted revision offset (see
+ * below); nothing is cached here except leases and that offset.
+ *
+ * The revision offset: a restore writes ~100 keys per etcd revision, so etcd's revision after a restore
+ * can be far below the snapshot's, yet clients must see revisions continue above it. Rather than spend
+ * one etcd write per skipped revision, the engine adds an offset, stored under a reserved key outside
+ * every object prefix, to every revision it reports and subtracts it from every revision it is given.
+ * Every engine on that etcd reads the same offset at open, so they agree; only a restore (servers
+ * stopped) raises it.
  */
 import { AlarmAction, Etcd3, type IKeyValue, type IOptions, type IRangeRequest, type IWatchResponse, type IDuplexStream, type IWatchRequest } from 'etcd3';
 import { backoffDelay } from '../../base/backoff.ts';
@@ -40,6 +48,14 @@ export interface EtcdStorageOptions {
   leaseMaxObjects?: number;
 }
 
+/** Keys starting with NUL are the engine's own (the probe key, the revision offset); Storage callers cannot write them. */
+const RESERVED = '\u0000';
+const OFFSET_KEY = `${RESERVED}skiff-revision-offset`;
+
+function checkKey(key: string): void {
+  if (key.startsWith(RESERVED)) throw new StorageError('Invalid', `key ${JSON.stringify(key)} is reserved: keys starting with NUL belong to the etcd engine`, { key });
+}
+
 /** Opens the etcd engine on `endpoints` (host:port or http(s)://host:port); fails with Unavailable naming them when unreachable. */
 export async function openEtcdStorage(endpoints: string[], opts: EtcdStorageOptions = {}): Promise<Storage> {
   if (endpoints.length === 0) throw new StorageError('Invalid', 'no etcd endpoints given');
@@ -55,7 +71,51 @@ export async function openEtcdStorage(endpoints: string[], opts: EtcdStorageOpti
     storage.destroy();
     throw new StorageError('Unavailable', `etcd at ${normalized.join(',')} is unreachable: ${oneLine(e)}`, { cause: e });
   }
+  try {
+    await storage.loadRevisionOffset();
+  } catch (e) {
+    storage.destroy();
+    throw e instanceof StorageError ? e : new StorageError('Unavailable', `etcd at ${normalized.join(',')}: cannot read the revision offset: ${oneLine(e)}`, { cause: e });
+  }
   return storage;
+}
+
+/** One key for EtcdBulkLoader.createAll. */
+export interface BulkRecord {
+  key: string;
+  value: Uint8Array;
+  /** Attach a lease of this TTL (shared as by create). */
+  ttlSeconds?: number;
+}
+
+/** Options of EtcdBulkLoader.createAll. */
+export interface BulkCreateOptions {
+  /** Txns in flight; default 8. */
+  concurrency?: number;
+  /** Puts per Txn; default 128 (etcd's default --max-txn-ops). */
+  maxOps?: number;
+  /** Bytes of keys and values per Txn; default 1 MiB (etcd refuses requests over --max-request-bytes, 1.5 MiB). */
+  maxBytes?: number;
+}
+
+/**
+ * Bulk writes into an etcd store for snapshot restore, with every server on that etcd stopped: they read
+ * the revision offset once, at open.
+ */
+export interface EtcdBulkLoader {
+  /** What the engine adds to etcd's revisions (0 until a restore raises it). */
+  readonly revisionOffset: number;
+  /** Deletes every key with `prefix` in one request; returns how many were deleted. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Raises the persisted revision offset so that the store's revision is at least `revision`; returns the store's revision. */
+  raiseRevision(revision: number): Promise<number>;
+  /** Creates keys that must not exist, many per Txn with several Txns in flight; fails with KeyExists naming one that does. */
+  createAll(records: AsyncIterable<BulkRecord>, opts?: BulkCreateOptions): Promise<{ written: number; revision: number }>;
+}
+
+/** The etcd engine's bulk loader, or null when `storage` is not the etcd engine. */
+export function etcdBulkLoader(storage: Storage): EtcdBulkLoader | null {
+  return storage instanceof EtcdStorage ? storage : null;
 }
 
 type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
@@ -71,7 +131,7 @@ const passThrough = {
 const COMPACTED = 'required revision has been compacted';
 const FUTURE = 'required revision is a future revision';
 
-class EtcdStorage implements Storage {
+class EtcdStorage implements Storage, EtcdBulkLoader {
   readonly engine = 'etcd';
   readonly dialTimeoutMs: number;
   private readonly client: Etcd3;
@@ -84,15 +144,19 @@ class EtcdStorage implements Storage {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly watchStop = new AbortController();
   private closed = false;
-  /** The highest compacted revision seen; etcd only ever raises it. */
+  /** The highest compacted revision seen (etcd's numbering); etcd only ever raises it. */
   private knownCompacted = 0;
+  /** Added to etcd's revisions on the way out, subtracted on the way in; see the file comment. */
+  private offset = 0;
+  private readonly offsetKey: Buffer;
 
   constructor(
     private readonly endpoints: string[],
     opts: EtcdStorageOptions,
   ) {
     this.prefix = Buffer.from(opts.keyPrefix ?? '', 'utf8');
-    this.probeKey = Buffer.concat([this.prefix, Buffer.from('\u0000skiff-probe')]);
+    this.probeKey = Buffer.concat([this.prefix, Buffer.from(`${RESERVED}skiff-probe`)]);
+    this.offsetKey = Buffer.concat([this.prefix, Buffer.from(OFFSET_KEY)]);
     this.dialTimeoutMs = opts.dialTimeoutMs ?? 5000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
     this.watchBufferEvents = opts.watchBufferEvents ?? 10_000;
@@ -113,9 +177,10 @@ class EtcdStorage implements Storage {
 
   async get(key: string, opts: ReadOptions = {}): Promise<{ kv: KeyValue | null; revision: number }> {
     return this.track(async () => {
-      const res = await this.read(key, () => this.client.kv.range({ key: this.wireKey(key), revision: opts.revision ?? 0 }));
+      const revision = this.readRevision(opts.revision);
+      const res = await this.read(key, () => this.client.kv.range({ key: this.wireKey(key), revision }));
       const raw = res.kvs[0];
-      return { kv: raw === undefined ? null : this.toKv(raw), revision: opts.revision || Number(res.header.revision) };
+      return { kv: raw === undefined ? null : this.toKv(raw), revision: opts.revision || this.reported(res.header.revision) };
     });
   }
 
@@ -135,10 +200,10 @@ class EtcdStorage implements Storage {
         start = Buffer.concat([this.wireKey(token.lastKey), Buffer.from([0])]);
       }
       const limit = opts.limit ?? 0;
-      const req: IRangeRequest = { key: start, range_end: range.end, revision, limit };
+      const req: IRangeRequest = { key: start, range_end: range.end, revision: this.readRevision(revision), limit };
       const res = await this.read(prefix, () => this.client.kv.range(req));
       const kvs = res.kvs.map((raw) => this.toKv(raw));
-      const snapshot = revision || Number(res.header.revision);
+      const snapshot = revision || this.reported(res.header.revision);
       const out: ListResult = { kvs, revision: snapshot };
       const last = kvs[kvs.length - 1];
       if (res.more && last !== undefined) {
@@ -153,12 +218,13 @@ class EtcdStorage implements Storage {
     return this.track(async () => {
       const range = this.prefixRange(prefix);
       const res = await this.read(prefix, () => this.client.kv.range({ key: range.key, range_end: range.end, count_only: true }));
-      return { count: Number(res.count), revision: Number(res.header.revision) };
+      return { count: Number(res.count), revision: this.reported(res.header.revision) };
     });
   }
 
   async create(key: string, value: Uint8Array, opts: WriteOptions = {}): Promise<KeyValue> {
     checkValueSize(key, value);
+    checkKey(key);
     return this.track(async () => {
       const wire = this.wireKey(key);
       const res = await this.writeWithLease(key, opts.ttlSeconds, (lease) =>
@@ -169,30 +235,32 @@ class EtcdStorage implements Storage {
         }),
       );
       if (!res.succeeded) throw new StorageError('KeyExists', `key ${JSON.stringify(key)} already exists`, { key });
-      const rev = Number(res.header.revision);
+      const rev = this.reported(res.header.revision);
       return { key, value, createRevision: rev, modRevision: rev };
     });
   }
 
   async update(key: string, value: Uint8Array, opts: UpdateOptions): Promise<KeyValue> {
     checkValueSize(key, value);
+    checkKey(key);
     return this.track(async () => {
       const wire = this.wireKey(key);
+      const expected = this.givenModRevision(opts.expectedModRevision);
       const res = await this.writeWithLease(key, opts.ttlSeconds, (lease) =>
         this.client.kv.txn({
           // The create_revision guard keeps an expected revision of 0 from creating a missing key.
           compare: [
             { key: wire, target: 'Create', result: 'Greater', create_revision: 0 },
-            { key: wire, target: 'Mod', result: 'Equal', mod_revision: opts.expectedModRevision },
+            { key: wire, target: 'Mod', result: 'Equal', mod_revision: expected },
           ],
           success: [{ request_put: { key: wire, value: toBuffer(value), ...leaseField(lease), prev_kv: true } }],
           failure: [{ request_range: { key: wire } }],
         }),
       );
       if (!res.succeeded) throw this.casFailure(key, res.responses[0]?.response_range.kvs[0], opts.expectedModRevision);
-      const rev = Number(res.header.revision);
+      const rev = this.reported(res.header.revision);
       const prev = res.responses[0]?.response_put.prev_kv;
-      return { key, value, createRevision: prev ? Number(prev.create_revision) : rev, modRevision: rev };
+      return { key, value, createRevision: prev ? this.reported(prev.create_revision) : rev, modRevision: rev };
     });
   }
 
@@ -204,7 +272,7 @@ class EtcdStorage implements Storage {
         this.client.kv.txn({
           compare: [
             { key: wire, target: 'Create', result: 'Greater', create_revision: 0 },
-            ...(expected === undefined ? [] : [{ key: wire, target: 'Mod' as const, result: 'Equal' as const, mod_revision: expected }]),
+            ...(expected === undefined ? [] : [{ key: wire, target: 'Mod' as const, result: 'Equal' as const, mod_revision: this.givenModRevision(expected) }]),
           ],
           success: [{ request_delete_range: { key: wire, prev_kv: true } }],
           failure: [{ request_range: { key: wire } }],
@@ -213,7 +281,7 @@ class EtcdStorage implements Storage {
       if (!res.succeeded) throw this.casFailure(key, res.responses[0]?.response_range.kvs[0], expected);
       const prev = res.responses[0]?.response_delete_range.prev_kvs[0];
       if (prev === undefined) throw new StorageError('NotFound', `key ${JSON.stringify(key)} not found`, { key });
-      return { prevKv: this.toKv(prev), revision: Number(res.header.revision) };
+      return { prevKv: this.toKv(prev), revision: this.reported(res.header.revision) };
     });
   }
 
@@ -222,7 +290,7 @@ class EtcdStorage implements Storage {
   }
 
   async currentRevision(): Promise<number> {
-    return this.track(async () => this.headRevision());
+    return this.track(async () => this.reported(await this.headRevision()));
   }
 
   async compactedRevision(): Promise<number> {
@@ -231,7 +299,7 @@ class EtcdStorage implements Storage {
       // smallest readable revision, starting from the last one known (usually one round trip).
       const current = await this.headRevision();
       const low = Math.max(this.knownCompacted, 1);
-      if (low >= current || (await this.readableAt(low))) return this.knownCompacted;
+      if (low >= current || (await this.readableAt(low))) return this.reportedCompacted();
       let bad = low;
       let good = current;
       while (good - bad > 1) {
@@ -240,15 +308,18 @@ class EtcdStorage implements Storage {
         else bad = mid;
       }
       this.noteCompacted(good);
-      return good;
+      return this.reportedCompacted();
     });
   }
 
   async compact(revision: number): Promise<void> {
     return this.track(async () => {
+      const etcdRevision = revision - this.offset;
+      // At or below the offset is before this store's etcd history began: nothing to discard.
+      if (etcdRevision < 1) return;
       try {
-        await this.client.kv.compact({ revision });
-        this.noteCompacted(revision);
+        await this.client.kv.compact({ revision: etcdRevision });
+        this.noteCompacted(etcdRevision);
       } catch (e) {
         if (errorText(e).includes(COMPACTED)) return; // already compacted at or beyond `revision`
         throw this.mapError(e, undefined);
@@ -288,6 +359,122 @@ class EtcdStorage implements Storage {
     this.client.close();
   }
 
+  /** Reads the persisted revision offset (0 when none was ever set); called once at open. */
+  async loadRevisionOffset(): Promise<void> {
+    const res = await this.read(undefined, () => this.client.kv.range({ key: this.offsetKey }));
+    this.offset = this.parseOffset(res.kvs[0]);
+  }
+
+  // ---- EtcdBulkLoader ----
+
+  get revisionOffset(): number {
+    return this.offset;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    return this.track(async () => {
+      const range = this.prefixRange(prefix);
+      const res = await this.write(prefix, () => this.client.kv.deleteRange({ key: range.key, range_end: range.end }));
+      return Number(res.deleted);
+    });
+  }
+
+  async raiseRevision(revision: number): Promise<number> {
+    if (!Number.isSafeInteger(revision) || revision < 0) throw new StorageError('Invalid', `revision must be a non-negative integer, got ${revision}`);
+    return this.track(async () => {
+      for (;;) {
+        const res = await this.read(undefined, () => this.client.kv.range({ key: this.offsetKey }));
+        const raw = res.kvs[0];
+        const current = this.parseOffset(raw);
+        const head = Number(res.header.revision);
+        if (head + current >= revision) {
+          this.offset = current;
+          return head + current;
+        }
+        // The put below takes etcd to head + 1 at least, so the store's revision passes `revision`.
+        const next = revision - head;
+        const put = await this.write(undefined, () =>
+          this.client.kv.txn({
+            compare: [{ key: this.offsetKey, target: 'Mod', result: 'Equal', mod_revision: raw === undefined ? 0 : Number(raw.mod_revision) }],
+            success: [{ request_put: { key: this.offsetKey, value: Buffer.from(String(next)) } }],
+          }),
+        );
+        if (put.succeeded) {
+          this.offset = next;
+          log.info('revision offset raised', { offset: next, etcdRevision: Number(put.header.revision) });
+          return Number(put.header.revision) + next;
+        }
+        // Another loader raised it meanwhile: read it again.
+      }
+    });
+  }
+
+  async createAll(records: AsyncIterable<BulkRecord>, opts: BulkCreateOptions = {}): Promise<{ written: number; revision: number }> {
+    const concurrency = Math.max(1, opts.concurrency ?? 8);
+    const maxOps = Math.max(1, opts.maxOps ?? 128);
+    const maxBytes = opts.maxBytes ?? 1024 * 1024;
+    return this.track(async () => {
+      let written = 0;
+      let head = 0;
+      let failure: { e: unknown } | undefined;
+      const inflight = new Set<Promise<void>>();
+      const send = (batch: { key: string; wire: Buffer; value: Buffer; ttlSeconds?: number }[]): void => {
+        const p: Promise<void> = this.createBatch(batch).then(
+          (rev) => {
+            inflight.delete(p);
+            written += batch.length;
+            if (rev > head) head = rev;
+          },
+          (e: unknown) => {
+            inflight.delete(p);
+            failure ??= { e };
+          },
+        );
+        inflight.add(p);
+      };
+      let batch: { key: string; wire: Buffer; value: Buffer; ttlSeconds?: number }[] = [];
+      let bytes = 0;
+      for await (const r of records) {
+        if (failure !== undefined) break;
+        checkValueSize(r.key, r.value);
+        checkKey(r.key);
+        const wire = this.wireKey(r.key);
+        const size = wire.length + r.value.byteLength;
+        if (batch.length > 0 && (batch.length >= maxOps || bytes + size > maxBytes)) {
+          send(batch);
+          batch = [];
+          bytes = 0;
+          while (inflight.size >= concurrency) await Promise.race(inflight);
+        }
+        batch.push({ key: r.key, wire, value: toBuffer(r.value), ...(r.ttlSeconds === undefined ? {} : { ttlSeconds: r.ttlSeconds }) });
+        bytes += size;
+      }
+      if (batch.length > 0 && failure === undefined) send(batch);
+      await Promise.all(inflight);
+      if (failure !== undefined) throw (failure as { e: unknown }).e;
+      return { written, revision: head === 0 ? this.reported(await this.headRevision()) : head };
+    });
+  }
+
+  /** One Txn creating every key of `batch` (all or none); returns the reported revision it wrote at. */
+  private async createBatch(batch: { key: string; wire: Buffer; value: Buffer; ttlSeconds?: number }[]): Promise<number> {
+    const leases = await Promise.all(batch.map(async (r) => (r.ttlSeconds === undefined ? '0' : this.leases.get(r.ttlSeconds))));
+    const res = await this.write(batch[0]?.key, () =>
+      this.client.kv.txn({
+        compare: batch.map((r) => ({ key: r.wire, target: 'Mod' as const, result: 'Equal' as const, mod_revision: 0 })),
+        success: batch.map((r, i) => ({ request_put: { key: r.wire, value: r.value, ...leaseField(leases[i] ?? '0') } })),
+        // Only on failure: which keys exist, to name one.
+        failure: batch.map((r) => ({ request_range: { key: r.wire, count_only: true } })),
+      }),
+    );
+    if (!res.succeeded) {
+      const i = res.responses.findIndex((x) => Number(x.response_range.count) > 0);
+      const key = batch[Math.max(i, 0)]?.key ?? '';
+      throw new StorageError('KeyExists', `key ${JSON.stringify(key)} already exists`, { key });
+    }
+    return this.reported(res.header.revision);
+  }
+
   // ---- internals ----
 
   private async track<T>(fn: () => Promise<T>): Promise<T> {
@@ -299,6 +486,40 @@ class EtcdStorage implements Storage {
     } finally {
       this.inflight.delete(p);
     }
+  }
+
+  /** A revision from etcd as the engine reports it. */
+  private reported(etcdRevision: number | string): number {
+    return Number(etcdRevision) + this.offset;
+  }
+
+  private reportedCompacted(): number {
+    return this.knownCompacted > 0 ? this.knownCompacted + this.offset : this.offset;
+  }
+
+  /** The etcd revision to read at for a given one (0: the latest); Compacted when it predates the store's etcd history. */
+  private readRevision(revision: number | undefined): number {
+    if (revision === undefined || revision === 0) return 0;
+    const e = revision - this.offset;
+    if (e < 1) {
+      throw new StorageError('Compacted', 'the requested revision has been compacted', { compactRevision: this.reportedCompacted() });
+    }
+    return e;
+  }
+
+  /** A given modRevision in etcd's numbering; one at or below the offset matches no key (0 with the create guard). */
+  private givenModRevision(revision: number): number {
+    return Math.max(0, revision - this.offset);
+  }
+
+  private parseOffset(raw: IKeyValue | undefined): number {
+    if (raw === undefined) return 0;
+    const text = raw.value.toString('utf8');
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
+      throw new StorageError('Invalid', `etcd key ${JSON.stringify(this.offsetKey.toString('utf8'))} holds ${JSON.stringify(text.slice(0, 40))}, not a revision offset`);
+    }
+    return n;
   }
 
   private async headRevision(): Promise<number> {
@@ -350,7 +571,7 @@ class EtcdStorage implements Storage {
     }
   }
 
-  private async write<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  private async write<T>(key: string | undefined, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
@@ -393,10 +614,15 @@ class EtcdStorage implements Storage {
     return this.prefix.length === 0 ? k : Buffer.concat([this.prefix, k]);
   }
 
-  /** The etcd key range of a prefix; the empty prefix is every key ("\0" to "\0" in etcd's terms). */
+  /**
+   * The etcd key range of a prefix. The empty prefix is every key after the engine's reserved ones
+   * (from keyPrefix + "\x01"; "\0" as range end means to the end of the keyspace).
+   */
   private prefixRange(prefix: string): { key: Buffer; end: Buffer } {
     const wire = this.wireKey(prefix);
-    if (wire.length === 0) return { key: Buffer.from([0]), end: Buffer.from([0]) };
+    if (prefix === '') {
+      return { key: Buffer.concat([wire, Buffer.from([1])]), end: wire.length === 0 ? Buffer.from([0]) : rangeEnd(wire) };
+    }
     return { key: wire, end: rangeEnd(wire) };
   }
 
@@ -408,8 +634,8 @@ class EtcdStorage implements Storage {
     return {
       key: this.fromWire(raw.key),
       value: raw.value,
-      createRevision: Number(raw.create_revision),
-      modRevision: Number(raw.mod_revision),
+      createRevision: this.reported(raw.create_revision),
+      modRevision: this.reported(raw.mod_revision),
     };
   }
 
@@ -434,6 +660,7 @@ class EtcdStorage implements Storage {
       progressIntervalMs: opts.progressIntervalMs ?? 5000,
       bufferLimit: this.watchBufferEvents,
       toKv: (raw) => this.toKv(raw),
+      offset: this.offset,
       unavailable: (e) => new StorageError('Unavailable', `etcd watch at ${this.endpoints.join(',')} failed: ${oneLine(e)}`, { cause: e }),
       signal,
     });
@@ -454,12 +681,14 @@ class EtcdStorage implements Storage {
    * also refuses fromRevision itself, whose successor's prevKv may already be gone.
    */
   private async checkWatchStart(fromRevision: number): Promise<void> {
-    if (fromRevision < 1) {
-      if (this.knownCompacted > 0) throw await this.compactedError(fromRevision);
+    const e = fromRevision - this.offset;
+    if (e < 0) throw await this.compactedError(fromRevision);
+    if (e < 1) {
+      if (this.knownCompacted > 0 || (this.offset > 0 && !(await this.readableAt(1)))) throw await this.compactedError(fromRevision);
       return;
     }
     try {
-      await this.client.kv.range({ key: this.probeKey, count_only: true, revision: fromRevision });
+      await this.client.kv.range({ key: this.probeKey, count_only: true, revision: e });
     } catch (e) {
       const text = errorText(e);
       if (text.includes(FUTURE)) return;
@@ -537,7 +766,10 @@ interface WatchSessionConfig {
   fromRevision: number;
   progressIntervalMs: number;
   bufferLimit: number;
+  /** Maps etcd's revisions to the engine's (KeyValues from toKv are already mapped). */
   toKv: (raw: IKeyValue) => KeyValue;
+  /** The engine's revision offset: revisions here are the engine's, etcd's plus this. */
+  offset: number;
   unavailable: (e: unknown) => StorageError;
   signal: AbortSignal;
 }
@@ -630,7 +862,7 @@ class WatchSession {
       create_request: {
         key: this.cfg.key,
         range_end: this.cfg.rangeEnd,
-        start_revision: Math.max(this.delivered, this.lastProgress) + 1,
+        start_revision: Math.max(1, Math.max(this.delivered, this.lastProgress) + 1 - this.cfg.offset),
         prev_kv: true,
         progress_notify: true,
       },
@@ -639,9 +871,9 @@ class WatchSession {
 
   private onResponse(gen: number, res: IWatchResponse): void {
     if (gen !== this.generation || this.ended) return;
-    const compactRevision = Number(res.compact_revision);
+    const compactRevision = Number(res.compact_revision) + this.cfg.offset;
     if (res.canceled) {
-      if (compactRevision > 0) {
+      if (compactRevision > this.cfg.offset) {
         this.finish(new StorageError('Compacted', `watch from revision ${this.delivered} is below the compacted revision ${compactRevision}`, { compactRevision }));
       } else {
         this.finish(this.cfg.unavailable(new Error(`watch canceled by etcd: ${res.cancel_reason || 'no reason given'}`)));
@@ -652,7 +884,7 @@ class WatchSession {
       this.failures = 0;
       return;
     }
-    const header = Number(res.header.revision);
+    const header = Number(res.header.revision) + this.cfg.offset;
     if (res.events.length === 0) {
       if (res.watch_id === '-1') {
         // Answer to our progress request. etcd before 3.4.26 answers at once with its head revision even

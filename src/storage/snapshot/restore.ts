@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { logger } from '../../base/log.ts';
+import { etcdBulkLoader, type BulkRecord, type EtcdBulkLoader } from '../etcd/etcd-storage.ts';
 import { StorageError } from '../errors.ts';
 import type { Storage } from '../interface.ts';
 import { acquireLockFile } from '../sqlite/lock-file.ts';
@@ -17,8 +18,10 @@ const log = logger('snapshot');
 
 /** How far above the snapshot revision a SQLite store restarts by default: free there, as Kubernetes advises for etcd. */
 export const DEFAULT_SQLITE_BUMP = 1_000_000_000;
-/** How far above the snapshot revision an etcd store restarts by default: every revision costs one etcd write. */
-export const DEFAULT_ETCD_BUMP = 1_000;
+/** How far above the snapshot revision an etcd store restarts by default: free too, since it is a revision offset. */
+export const DEFAULT_ETCD_BUMP = 1_000_000_000;
+/** The default bump of an engine restored through the generic path, where every skipped revision costs one write. */
+export const DEFAULT_STORAGE_BUMP = 1_000;
 
 /** Options of a restore. */
 export interface RestoreOptions {
@@ -28,7 +31,7 @@ export interface RestoreOptions {
   bumpRevision?: number;
   /** A TTL (seconds) to give restored keys, e.g. Events (the format keeps no leases); undefined for none. */
   ttlSeconds?: (key: string) => number | undefined;
-  /** Writes in flight when restoring through the Storage interface (etcd); default 64. */
+  /** Writes in flight when restoring through the Storage interface; default 64 (etcd: Txns of up to 128 keys in flight, default 8). */
   concurrency?: number;
   /** Called once the file is verified and the target checked, before anything is written (say what will be replaced). */
   onStart?: (plan: RestorePlan) => void;
@@ -64,7 +67,9 @@ export type RestoreTarget = { sqlitePath: string } | { storage: Storage };
 
 /** Restores `file` into `target`; refuses a bad file (SnapshotError) before touching the target. */
 export async function restoreSnapshot(file: string, target: RestoreTarget, opts: RestoreOptions = {}): Promise<RestoreResult> {
-  return 'sqlitePath' in target ? restoreIntoSqlite(file, target.sqlitePath, opts) : restoreIntoStorage(file, target.storage, opts);
+  if ('sqlitePath' in target) return restoreIntoSqlite(file, target.sqlitePath, opts);
+  const loader = etcdBulkLoader(target.storage);
+  return loader === null ? restoreIntoStorage(file, target.storage, opts) : restoreIntoEtcd(file, target.storage, loader, opts);
 }
 
 function notEmpty(what: string, count: number, revision: number): SnapshotError {
@@ -181,7 +186,49 @@ async function pool<T>(items: AsyncIterable<T>, limit: number, fn: (item: T) => 
 }
 
 /**
- * Restores through the Storage interface (the etcd engine, whose revisions are its own): writes every
+ * Restores into the etcd engine (every server on that etcd stopped): deletes the prefix in one request
+ * when forced, raises the engine's persisted revision offset so that the revision continues at least
+ * `bumpRevision` above the snapshot's (or the target's, if higher), writes the keys ~128 per Txn with
+ * several Txns in flight, then compacts at the new head. Restored keys get new modRevisions.
+ */
+export async function restoreIntoEtcd(file: string, storage: Storage, loader: EtcdBulkLoader, opts: RestoreOptions = {}): Promise<RestoreResult> {
+  const started = Date.now();
+  const verified = await verifySnapshot(file);
+  const prefix = verified.header.prefix;
+  const before = await storage.count(prefix);
+  if (before.count > 0 && !opts.force) throw notEmpty(`${storage.engine} store`, before.count, before.revision);
+  opts.onStart?.({ header: verified.header, replacing: before.count, targetRevision: before.revision });
+  if (before.count > 0) await loader.deletePrefix(prefix);
+  // Raised before the keys are written: a restore cut short leaves a store whose revisions are already
+  // above every old one, and a second attempt (with --force) starts from there.
+  const target = Math.max(verified.header.revision, before.revision) + (opts.bumpRevision ?? DEFAULT_ETCD_BUMP);
+  await loader.raiseRevision(target);
+  const reader = await openSnapshotReader(file);
+  async function* records(): AsyncGenerator<BulkRecord> {
+    for await (const kv of reader.records()) {
+      const ttl = opts.ttlSeconds?.(kv.key);
+      yield ttl === undefined ? { key: kv.key, value: kv.value } : { key: kv.key, value: kv.value, ttlSeconds: ttl };
+    }
+  }
+  let restored: number;
+  try {
+    restored = (await loader.createAll(records(), opts.concurrency === undefined ? {} : { concurrency: opts.concurrency })).written;
+  } catch (e) {
+    reader.close();
+    throw changedError(file, e);
+  }
+  if (reader.checksum() !== verified.sha256) throw new SnapshotError('ChecksumMismatch', `snapshot ${file} changed after it was verified`);
+  const head = await storage.currentRevision();
+  await storage.compact(head);
+  log.info('snapshot restored', { file, engine: storage.engine, keys: restored, snapshotRevision: verified.header.revision, revision: head, revisionOffset: loader.revisionOffset });
+  return {
+    header: verified.header, restored, replaced: before.count, previousRevision: before.revision, revision: head,
+    revisionsPreserved: false, durationMs: Date.now() - started,
+  };
+}
+
+/**
+ * Restores through the generic Storage interface (an engine without a bulk path): writes every
  * key, then advances the revision with marker writes until it exceeds the snapshot's by `bumpRevision`,
  * then compacts there. Restored keys get new modRevisions (resourceVersions). The caller must ensure no
  * server is writing to the store; a non-empty store is refused unless forced.
@@ -228,7 +275,7 @@ export async function restoreIntoStorage(file: string, storage: Storage, opts: R
     throw changedError(file, e);
   }
   if (reader.checksum() !== verified.sha256) throw new SnapshotError('ChecksumMismatch', `snapshot ${file} changed after it was verified`);
-  const target = Math.max(verified.header.revision, before.revision) + (opts.bumpRevision ?? DEFAULT_ETCD_BUMP);
+  const target = Math.max(verified.header.revision, before.revision) + (opts.bumpRevision ?? DEFAULT_STORAGE_BUMP);
   head = Math.max(head, await storage.currentRevision());
   if (head < target) head = await bumpRevision(storage, target, { prefix, workers: Math.min(limit, 32) });
   await storage.compact(head);

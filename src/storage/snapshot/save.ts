@@ -71,7 +71,10 @@ export async function openSnapshotStream(storage: Storage, opts: SnapshotStreamO
       yield encodeRecords(page.kvs);
       if (page.continue === undefined) break;
       signal?.throwIfAborted();
-      page = await storage.list(prefix, { limit, continue: page.continue });
+      // A macrotask between pages: an engine whose list is synchronous (SQLite) would otherwise run page
+      // after page in one stretch of microtasks while the server's other requests wait.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      page = await storage.list(prefix, { limit, continue: page.continue, countRemaining: false });
       if (page.revision !== header.revision) {
         throw new SnapshotError('Failed', `the store changed the snapshot revision mid-way (${header.revision} → ${page.revision})`);
       }

@@ -3,14 +3,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Etcd3 } from 'etcd3';
 import { setLogSink } from '../../base/log.ts';
+import { waitFor } from '../../base/wait.ts';
 import { startEtcd, type EtcdProcess } from '../etcd/etcd-process.ts';
 import { openEtcdStorage } from '../etcd/etcd-storage.ts';
 import { isStorageError } from '../errors.ts';
-import type { Storage } from '../interface.ts';
+import type { Storage, WatchEvent } from '../interface.ts';
 import { openSqliteStorage } from '../sqlite/sqlite-storage.ts';
 import { SnapshotError, verifySnapshot } from './format.ts';
-import { restoreSnapshot } from './restore.ts';
+import { DEFAULT_ETCD_BUMP, restoreSnapshot } from './restore.ts';
 import { saveSnapshot } from './save.ts';
 import { assertSameKeys, fillStore, listAll, snapshotRecords, valueFor } from './snapshot-test-helpers.ts';
 
@@ -113,6 +115,67 @@ describe('snapshots on etcd', () => {
     assert.ok(res.replaced > 0);
     assert.ok(res.revision > Math.max(res.header.revision, revBefore) + 10);
     assertSameKeys((await listAll(b)).kvs, expected);
+  });
+
+  it('restores into etcd with ~128 keys per etcd revision; the revision continues above the snapshot\'s, and every engine agrees', async () => {
+    const src = await openSqliteStorage(join(dir, 'sqlite-agree', 'state.db'));
+    const f = join(dir, 'agree.snap');
+    try {
+      await fillStore(src, 1000);
+      await saveSnapshot(src, f);
+    } finally {
+      await src.close();
+    }
+    const expected = await snapshotRecords(f);
+    const etcdC = await startEtcd();
+    const raw = new Etcd3({ hosts: etcdC.endpoints });
+    const c1 = await openEtcdStorage(etcdC.endpoints);
+    let c2: Storage | undefined;
+    try {
+      const res = await restoreSnapshot(f, { storage: c1 });
+      assert.equal(res.restored, expected.size);
+      assert.ok(res.revision > res.header.revision + DEFAULT_ETCD_BUMP, `revision ${res.revision}, snapshot ${res.header.revision}`);
+      const etcdHead = Number((await raw.kv.range({ key: Buffer.from('/'), count_only: true })).header.revision);
+      assert.ok(etcdHead < expected.size / 50, `${expected.size} keys took ${etcdHead} etcd revisions`);
+      assertSameKeys((await listAll(c1)).kvs, expected);
+
+      // A server started afterwards reads the same offset: same revisions, same objects.
+      c2 = await openEtcdStorage(etcdC.endpoints);
+      const second = c2;
+      assert.equal(await c2.currentRevision(), res.revision);
+      assert.equal(await c2.compactedRevision(), res.revision);
+      const listed = await listAll(c2, '/', res.revision);
+      assert.equal(listed.revision, res.revision);
+      assertSameKeys(listed.kvs, expected);
+      for (const [k, kv] of listed.kvs) assert.equal((await c1.get(k)).kv?.modRevision, kv.modRevision, `modRevision of ${k} on both engines`);
+
+      // Clients that re-listed carry on: a watch from the list's revision, updates with the listed resourceVersions.
+      const seen: WatchEvent[] = [];
+      const ac = new AbortController();
+      const loop = (async () => {
+        for await (const ev of second.watch('/registry/', { fromRevision: listed.revision, signal: ac.signal, progressIntervalMs: 0 })) seen.push(ev);
+      })();
+      const [key, kv] = [...listed.kvs].find(([k]) => k.startsWith('/registry/')) ?? assert.fail('no /registry/ key');
+      const updated = await c1.update(key, new Uint8Array([7]), { expectedModRevision: kv.modRevision });
+      assert.ok(updated.modRevision > res.revision);
+      const made = await c2.create('/registry/namespaces/after-restore', new Uint8Array([8]));
+      assert.equal(made.modRevision, updated.modRevision + 1);
+      await waitFor(() => seen.length >= 2, { what: 'the writes after the restore on a watch' });
+      ac.abort();
+      await loop;
+      assert.deepEqual(seen.map((e) => [e.type, e.revision]), [['put', updated.modRevision], ['put', made.modRevision]]);
+      assert.equal(seen[0]?.type === 'put' ? seen[0].prevKv?.modRevision : -1, kv.modRevision);
+
+      // Anything older than the restore is compacted: watchers and paged lists re-list.
+      await assert.rejects(c2.list('/registry/', { revision: res.header.revision }), (e: unknown) => isStorageError(e, 'Compacted'));
+      const w = c2.watch('/registry/', { fromRevision: res.header.revision })[Symbol.asyncIterator]();
+      await assert.rejects(w.next(), (e: unknown) => isStorageError(e, 'Compacted'));
+    } finally {
+      raw.close();
+      await c2?.close();
+      await c1.close();
+      await etcdC.stop();
+    }
   });
 
   it('leaves etcd untouched when the file is truncated or corrupted', async () => {

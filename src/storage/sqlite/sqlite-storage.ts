@@ -215,10 +215,12 @@ export class SqliteStorage implements Storage {
     const result: ListResult = { kvs, revision: rev };
     const last = kvs[kvs.length - 1];
     if (more && last) {
-      const from = last.key + '\u0000';
-      const counted = (latest ? this.stmt.countLatest.get(from, hi) : this.stmt.countAt.get(from, hi, rev)) as { n: number };
       result.continue = encodeContinue({ revision: rev, lastKey: last.key });
-      result.remaining = counted.n;
+      if (opts.countRemaining !== false) {
+        const from = last.key + '\u0000';
+        const counted = (latest ? this.stmt.countLatest.get(from, hi) : this.stmt.countAt.get(from, hi, rev)) as { n: number };
+        result.remaining = counted.n;
+      }
     }
     return result;
   }
