@@ -10,7 +10,7 @@ import { parseSelectors } from './registry/store.ts';
 import {
   ApiError, badRequest, conflict, methodNotAllowed, notAcceptable, notFound, pathNotFound, invalid,
 } from './errors.ts';
-import { bodyFormat, negotiate, parseJsonBody, parseYamlBody, requireObject } from './codec.ts';
+import { bodyFormat, jsonOf, negotiate, parseJsonBody, parseYamlBody, requireObject } from './codec.ts';
 import type { ResponseFormat } from './codec.ts';
 import { buildTable, parseIncludeObject } from './table.ts';
 import type { ApiMetrics } from './metrics.ts';
@@ -149,8 +149,10 @@ export class ResourceHandler {
       case 'GET': {
         req.resume();
         const fmt = this.format(ctx, true);
-        const obj = await store.get(ns, p.name);
-        this.respondObject(ctx, store, 200, obj, fmt);
+        const cached = await store.getForRead(ns, p.name, ctx.url.searchParams.get('resourceVersion') ?? undefined);
+        // JSON goes out as the cache's encoding, shared with LIST and WATCH; other formats are built from the object.
+        if (fmt.kind === 'json') sendJson(ctx.res, 200, cached.json);
+        else this.respondObject(ctx, store, 200, cached.obj, fmt);
         return 200;
       }
       case 'PUT':
@@ -182,7 +184,7 @@ export class ResourceHandler {
       sendJson(ctx.res, code, yamlStringify(obj), { contentType: 'application/yaml', headers });
       return;
     }
-    sendJson(ctx.res, code, obj, { headers });
+    sendJson(ctx.res, code, jsonOf(obj), { headers });
   }
 
   private listParams(url: URL): ListParams {

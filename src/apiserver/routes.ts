@@ -29,7 +29,10 @@ export type ParsedPath =
 
 /** Splits and decodes a URL path into segments. */
 function segmentsOf(pathname: string): string[] {
-  return pathname.split('/').filter((s) => s !== '').map((s) => {
+  const parts = pathname.split('/').filter((s) => s !== '');
+  // Every request is routed (and authorized) by path: skip the decoding when there is nothing to decode.
+  if (!pathname.includes('%')) return parts;
+  return parts.map((s) => {
     try {
       return decodeURIComponent(s);
     } catch {

@@ -196,6 +196,7 @@ export class ApiServer {
     return {
       getPod: (ns, name) => this.storeFor('', 'pods')!.get(ns, name),
       getNode: (name) => this.storeFor('', 'nodes')!.get('', name),
+      ...(this.security?.kubeletClient ? { kubeletClient: this.security.kubeletClient } : {}),
     };
   }
 

@@ -8,7 +8,7 @@ import { isStorageError } from '../storage/errors.ts';
 import type { StoredObject } from '../api/meta/types.ts';
 import { logger } from '../base/log.ts';
 import { sleep, isAbortError } from '../base/clock.ts';
-import { decodeStored } from './codec.ts';
+import { decodeStored, spliceResourceVersion, storedText } from './codec.ts';
 
 const log = logger('watch-cache');
 
@@ -18,9 +18,9 @@ export interface CachedObject {
   namespace: string;
   name: string;
   rv: number;
-  obj: StoredObject;
+  readonly obj: StoredObject;
   /** JSON text of `obj` (with metadata.resourceVersion set). */
-  json: string;
+  readonly json: string;
 }
 
 /** One change, as the watch API presents it before per-watcher filtering. */
@@ -57,17 +57,69 @@ function parseKey(key: string, prefix: string, namespaced: boolean): { namespace
   return i < 0 ? { namespace: '', name: rest } : { namespace: rest.slice(0, i), name: rest.slice(i + 1) };
 }
 
-/** Builds a CachedObject from stored bytes at a revision. */
-export function cachedFromBytes(opts: { key: string; value: Uint8Array; rv: number; prefix: string; namespaced: boolean }): CachedObject {
-  const obj = decodeStored(opts.value, opts.rv);
+/**
+ * A cached object decoded on first use: most objects written are never read back through the cache before they
+ * change again (a create burst with no watchers), so the JSON parse and re-encode happen only when a watcher, a
+ * LIST or a GET needs them, and then once for all of them.
+ */
+class LazyCachedObject implements CachedObject {
+  private bytes: Uint8Array | null;
+  private decoded: StoredObject | undefined;
+  private encoded: string | undefined;
+  constructor(readonly key: string, readonly namespace: string, readonly name: string, readonly rv: number, value: Uint8Array) {
+    this.bytes = value;
+  }
+
+  get obj(): StoredObject {
+    if (this.decoded === undefined) {
+      this.decoded = decodeStored(this.bytes!, this.rv);
+      this.bytes = null;
+    }
+    return this.decoded;
+  }
+
+  get json(): string {
+    if (this.encoded === undefined && this.bytes !== null) {
+      // Stored JSON in canonical key order takes the resourceVersion by splicing: no parse, no re-encode.
+      this.encoded = spliceResourceVersion(storedText(this.bytes), this.rv) ?? undefined;
+    }
+    return (this.encoded ??= JSON.stringify(this.obj));
+  }
+}
+
+/** Builds a CachedObject from stored bytes at a revision; `eager` decodes now (throwing on undecodable bytes). */
+export function cachedFromBytes(opts: { key: string; value: Uint8Array; rv: number; prefix: string; namespaced: boolean; eager?: boolean }): CachedObject {
   const { namespace, name } = parseKey(opts.key, opts.prefix, opts.namespaced);
-  return { key: opts.key, namespace, name, rv: opts.rv, obj, json: JSON.stringify(obj) };
+  const c = new LazyCachedObject(opts.key, namespace, name, opts.rv, opts.value);
+  if (opts.eager === true) void c.obj;
+  return c;
+}
+
+/** An object's last state presented at a later revision (MODIFIED's previous object, DELETED's object), built on use. */
+class AtRevision implements CachedObject {
+  private decoded: StoredObject | undefined;
+  private encoded: string | undefined;
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  constructor(private readonly base: CachedObject, readonly rv: number) {
+    this.key = base.key;
+    this.namespace = base.namespace;
+    this.name = base.name;
+  }
+
+  get obj(): StoredObject {
+    const o = this.base.obj;
+    return (this.decoded ??= { ...o, metadata: { ...o.metadata, resourceVersion: String(this.rv) } });
+  }
+
+  get json(): string {
+    return (this.encoded ??= JSON.stringify(this.obj));
+  }
 }
 
 function withRv(c: CachedObject, rv: number): CachedObject {
-  if (c.rv === rv) return c;
-  const obj: StoredObject = { ...c.obj, metadata: { ...c.obj.metadata, resourceVersion: String(rv) } };
-  return { ...c, rv, obj, json: JSON.stringify(obj) };
+  return c.rv === rv ? c : new AtRevision(c, rv);
 }
 
 /** Options of a watch cache. */
@@ -156,7 +208,7 @@ export class WatchCache {
       revision = page.revision;
       for (const kv of page.kvs) {
         try {
-          objects.set(kv.key, cachedFromBytes({ key: kv.key, value: kv.value, rv: kv.modRevision, prefix: this.prefix, namespaced: this.namespaced }));
+          objects.set(kv.key, cachedFromBytes({ key: kv.key, value: kv.value, rv: kv.modRevision, prefix: this.prefix, namespaced: this.namespaced, eager: true }));
         } catch (e) {
           log.error('undecodable object in storage skipped', { key: kv.key, err: e });
         }
@@ -198,6 +250,7 @@ export class WatchCache {
     let ce: CacheEvent;
     try {
       if (ev.type === 'put') {
+        // Decoded on first use: a watcher with a selector, a GET or a LIST (watchers without one take `json`).
         const cur = cachedFromBytes({ key: ev.kv.key, value: ev.kv.value, rv: ev.kv.modRevision, prefix: this.prefix, namespaced: this.namespaced });
         const old = this.objects.get(ev.kv.key) ?? null;
         if (!old) this.sortedKeys = null;
@@ -205,7 +258,7 @@ export class WatchCache {
         ce = { type: old ? 'MODIFIED' : 'ADDED', rv: ev.revision, cur, prev: old ? withRv(old, ev.revision) : null };
       } else {
         const old = this.objects.get(ev.key) ??
-          cachedFromBytes({ key: ev.key, value: ev.prevKv.value, rv: ev.prevKv.modRevision, prefix: this.prefix, namespaced: this.namespaced });
+          cachedFromBytes({ key: ev.key, value: ev.prevKv.value, rv: ev.prevKv.modRevision, prefix: this.prefix, namespaced: this.namespaced, eager: true });
         this.objects.delete(ev.key);
         this.sortedKeys = null;
         const last = withRv(old, ev.revision);

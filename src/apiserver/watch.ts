@@ -74,8 +74,20 @@ export async function serveWatch(ctx: RequestContext, store: Store, w: WatchRequ
     return `{"type":"${type}","object":${JSON.stringify(t)}}\n`;
   };
 
+  // Events arrive in bursts (one storage commit carries many writes): everything written to this watcher in one
+  // tick goes out as one socket write (one TLS record, one syscall) instead of one per event.
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    res.uncork();
+  };
   const write = (chunk: string | Buffer): boolean => {
     if (closed) return false;
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(uncork);
+    }
     res.write(chunk);
     return res.writableLength <= MAX_BUFFERED;
   };

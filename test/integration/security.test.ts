@@ -210,6 +210,39 @@ describe('security: authentication, RBAC, admission', () => {
     assert.equal((await fetchAs(server, '/api/v1/namespaces/default/secrets', {}, boot)).status, 403);
   });
 
+  it('a node gets its own serving certificate (kubelet-serving signer) for its addresses, and nothing else', async () => {
+    const node = await userCert(server, 'system:node:n2', ['system:nodes']);
+    const post = async (name: string, subject: { commonName: string; organizations: readonly string[]; sans: readonly string[] }, usages = ['digital signature', 'server auth']) => {
+      const csr = await createCertificateRequest({ commonName: subject.commonName, organizations: [...subject.organizations], sans: [...subject.sans] });
+      const body = {
+        apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name },
+        spec: { request: Buffer.from(csr.csrPem).toString('base64'), signerName: 'kubernetes.io/kubelet-serving', usages },
+      };
+      const res = await fetchAs(server, '/apis/certificates.k8s.io/v1/certificatesigningrequests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, node);
+      assert.equal(res.status, 201, await res.clone().text());
+      const o = (await res.json()) as { status?: { certificate?: string; conditions?: { type: string }[] } };
+      return o.status;
+    };
+    const ok = await post('serving-n2', { commonName: 'system:node:n2', organizations: ['system:nodes'], sans: ['127.0.0.1', 'n2'] });
+    assert.deepEqual(ok?.conditions?.map((c) => c.type), ['Approved']);
+    const pem = Buffer.from(ok?.certificate ?? '', 'base64').toString('utf8');
+    const { X509Certificate } = await import('node:crypto');
+    const cert = new X509Certificate(pem);
+    assert.equal(cert.subjectAltName, 'IP Address:127.0.0.1, DNS:n2');
+    assert.ok(cert.checkIssued(new X509Certificate(readFileSync(join(server.dataDir, 'tls', 'ca.crt'), 'utf8'))));
+    assert.match(cert.toLegacyObject().ext_key_usage?.join(',') ?? '', /1\.3\.6\.1\.5\.5\.7\.3\.1/);
+    // Another node's name, a wrong group, or client usages are left for an approver.
+    for (const [name, subject, usages] of [
+      ['serving-other', { commonName: 'system:node:n3', organizations: ['system:nodes'], sans: ['127.0.0.1'] }, undefined],
+      ['serving-group', { commonName: 'system:node:n2', organizations: ['system:masters'], sans: ['127.0.0.1'] }, undefined],
+      ['serving-client', { commonName: 'system:node:n2', organizations: ['system:nodes'], sans: ['127.0.0.1'] }, ['digital signature', 'client auth']],
+    ] as const) {
+      const st = await post(name, subject, usages ? [...usages] : undefined);
+      assert.equal(st?.certificate, undefined, name);
+      assert.deepEqual(st?.conditions ?? [], [], name);
+    }
+  });
+
   it('quota and limit ranges are enforced with upstream messages', async () => {
     assert.equal((await admin(['create', 'quota', 'q', '--hard=pods=1', '-n', 'quota'])).code, 0);
     await waitFor(async () => (await admin(['get', 'quota', 'q', '-n', 'quota'])).code === 0);
@@ -266,5 +299,20 @@ describe('security: authentication, RBAC, admission', () => {
     assert.ok(events.every((e) => e.level === 'Metadata'));
     assert.ok(events.some((e) => e.user.username === 'alice' && e.objectRef?.resource === 'pods' && e.responseStatus.code === 403));
     assert.ok(!events.some((e) => (e as { requestURI?: string }).requestURI?.startsWith('/readyz')), 'health checks are not audited');
+  });
+
+  it('PodSecurity audit mode admits the pod and records its violations on the audit event', async () => {
+    assert.equal((await admin(['create', 'namespace', 'audited'])).code, 0);
+    assert.equal((await admin(['label', 'namespace', 'audited', 'pod-security.kubernetes.io/audit=baseline'])).code, 0);
+    const priv = 'apiVersion: v1\nkind: Pod\nmetadata: {name: priv, namespace: audited}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    securityContext: {privileged: true}\n';
+    const r = await admin(['create', '-f', tempFile(dir, 'audited.yaml', priv)]);
+    assert.equal(r.code, 0, r.stderr);
+    const log = join(dir, 'audit.log');
+    type Ev = { verb: string; objectRef?: { resource: string; namespace?: string; name?: string }; annotations?: Record<string, string> };
+    const find = (): Ev | undefined => readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Ev)
+      .find((e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef.namespace === 'audited');
+    await waitFor(() => find() !== undefined, { what: 'the audit event of the pod create' });
+    assert.equal(find()!.annotations?.['pod-security.kubernetes.io/audit-violations'],
+      'would violate PodSecurity "baseline:latest": privileged (container "c" must not set securityContext.privileged=true)');
   });
 });

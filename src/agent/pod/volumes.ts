@@ -2,11 +2,13 @@
  * Pod volumes as directories on the host: emptyDir (medium Memory under /dev/shm), configMap, secret,
  * downwardAPI and projected volumes written atomically the way the kubelet's AtomicWriter does (a `..data`
  * link swapped to a fresh timestamped directory, key files linked through it), and hostPath (the host path
- * itself). Runtimes then make each directory visible at the container's mountPath.
+ * itself). Runtimes then make each directory visible at the container's mountPath. ServiceAccount token
+ * projections are requested through the TokenRequest API and re-requested, as the kubelet's token manager does,
+ * once 80 % of their lifetime (or 24 h) has passed; every refresh of the pod's volumes checks them.
  */
 import fs from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { DownwardAPIVolumeFile, KeyToPath, Pod, Volume } from 'kubernetes-types/core/v1.js';
+import type { DownwardAPIVolumeFile, KeyToPath, Pod, ServiceAccountTokenProjection, Volume } from 'kubernetes-types/core/v1.js';
 import type { ConfigSource, DownwardContext } from './env.ts';
 import { podFieldValue, resourceFieldValue } from './env.ts';
 
@@ -23,11 +25,47 @@ export class VolumeError extends Error {
 /** Files of a volume: relative path → content and mode. */
 type Payload = Map<string, { data: Buffer; mode: number }>;
 
+/** Issues ServiceAccount tokens bound to a pod (POST serviceaccounts/<name>/token). */
+export interface TokenSource {
+  requestServiceAccountToken(namespace: string, serviceAccount: string, opts: {
+    audiences?: string[];
+    expirationSeconds: number;
+    pod: { name: string; uid: string };
+  }): Promise<{ token: string; expirationTimestamp: string }>;
+}
+
+/** Options of setUpVolumes. */
+export interface VolumeOptions {
+  /** Where configMap/secret data comes from; with requestServiceAccountToken also ServiceAccount tokens. */
+  source: ConfigSource & Partial<TokenSource>;
+  downward: DownwardContext;
+  memoryDir?: string;
+  /** The clock for token lifetimes (ms since the epoch; default Date.now). */
+  now?: () => number;
+}
+
+interface IssuedToken {
+  token: string;
+  /** ms since the epoch. */
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/** The kubelet's token manager cache, per token source (one per agent): pod uid, volume and path → token. */
+const tokenCaches = new WeakMap<object, Map<string, IssuedToken>>();
+
+const MAX_TOKEN_AGE_MS = 24 * 3600 * 1000;
+
+/** upstream requiresRefresh (without jitter): past 80 % of the lifetime, or older than 24 h. */
+function needsRefresh(t: IssuedToken, now: number): boolean {
+  return now >= t.issuedAt + MAX_TOKEN_AGE_MS || now >= t.expiresAt - (t.expiresAt - t.issuedAt) * 0.2;
+}
+
 /**
  * Sets up (or refreshes) every volume of `pod` under `dir`; returns volume name → host path. Rejects with
  * VolumeError (upstream's `MountVolume.SetUp failed …` wording) when a non-optional source is missing.
  */
-export async function setUpVolumes(pod: Pod, dir: string, opts: { source: ConfigSource; downward: DownwardContext; memoryDir?: string }): Promise<Map<string, string>> {
+export async function setUpVolumes(pod: Pod, dir: string, opts: VolumeOptions): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const v of pod.spec?.volumes ?? []) {
     out.set(v.name, await setUpVolume(pod, v, dir, opts));
@@ -35,7 +73,7 @@ export async function setUpVolumes(pod: Pod, dir: string, opts: { source: Config
   return out;
 }
 
-async function setUpVolume(pod: Pod, v: Volume, dir: string, opts: { source: ConfigSource; downward: DownwardContext; memoryDir?: string }): Promise<string> {
+async function setUpVolume(pod: Pod, v: Volume, dir: string, opts: VolumeOptions): Promise<string> {
   const target = join(dir, v.name);
   const ns = pod.metadata?.namespace ?? 'default';
   if (v.hostPath) {
@@ -88,10 +126,24 @@ async function setUpVolume(pod: Pod, v: Volume, dir: string, opts: { source: Con
   } else if (v.projected) {
     payload = new Map();
     const mode = v.projected.defaultMode ?? 0o644;
-    for (const src of v.projected.sources ?? []) {
+    const sources = v.projected.sources ?? [];
+    // Every source is fetched at once (the root CA ConfigMap and the TokenRequest of every pod's token volume would
+    // otherwise cost two API round trips in a row), then projected in order.
+    const fetched = await Promise.allSettled(sources.map((src): Promise<unknown> => {
+      if (src.configMap) return opts.source.getConfigMap(ns, src.configMap.name ?? '');
+      if (src.secret) return opts.source.getSecret(ns, src.secret.name ?? '');
+      if (src.serviceAccountToken) return serviceAccountToken(pod, v.name, src.serviceAccountToken, opts);
+      return Promise.resolve(undefined);
+    }));
+    const result = <T>(i: number): T => {
+      const r = fetched[i]!;
+      if (r.status === 'rejected') throw r.reason;
+      return r.value as T;
+    };
+    for (const [i, src] of sources.entries()) {
       if (src.configMap) {
         const name = src.configMap.name ?? '';
-        const cm = await opts.source.getConfigMap(ns, name);
+        const cm = result<Awaited<ReturnType<typeof opts.source.getConfigMap>>>(i);
         if (!cm) {
           if (src.configMap.optional) continue;
           throw new VolumeError(v.name, `MountVolume.SetUp failed for volume "${v.name}" : configmap "${name}" not found`);
@@ -101,7 +153,7 @@ async function setUpVolume(pod: Pod, v: Volume, dir: string, opts: { source: Con
         for (const [k, val] of project(v.name, all, src.configMap.items, mode, src.configMap.optional ?? false, `configmap "${name}"`)) payload.set(k, val);
       } else if (src.secret) {
         const name = src.secret.name ?? '';
-        const s = await opts.source.getSecret(ns, name);
+        const s = result<Awaited<ReturnType<typeof opts.source.getSecret>>>(i);
         if (!s) {
           if (src.secret.optional) continue;
           throw new VolumeError(v.name, `MountVolume.SetUp failed for volume "${v.name}" : secret "${name}" not found`);
@@ -112,8 +164,8 @@ async function setUpVolume(pod: Pod, v: Volume, dir: string, opts: { source: Con
       } else if (src.downwardAPI) {
         for (const [k, val] of downwardPayload(pod, src.downwardAPI.items ?? [], mode, opts.downward)) payload.set(k, val);
       } else if (src.serviceAccountToken) {
-        // Tokens come with the security issue; an empty file keeps paths stable for programs that only check existence.
-        payload.set(src.serviceAccountToken.path, { data: Buffer.alloc(0), mode });
+        const token = result<string>(i);
+        payload.set(src.serviceAccountToken.path, { data: Buffer.from(token), mode });
       }
     }
   } else {
@@ -123,6 +175,36 @@ async function setUpVolume(pod: Pod, v: Volume, dir: string, opts: { source: Con
   }
   writeAtomic(target, payload);
   return target;
+}
+
+/** The token for a projection: the cached one while fresh, else a new one from the TokenRequest API. */
+async function serviceAccountToken(pod: Pod, volume: string, p: ServiceAccountTokenProjection, opts: VolumeOptions): Promise<string> {
+  const source = opts.source;
+  // Without a token source (tests, simulated nodes) an empty file keeps paths stable for programs that only check existence.
+  if (!source.requestServiceAccountToken) return '';
+  let cache = tokenCaches.get(source);
+  if (!cache) tokenCaches.set(source, (cache = new Map()));
+  const now = (opts.now ?? Date.now)();
+  for (const [k, t] of cache) if (t.expiresAt <= now) cache.delete(k);
+  const uid = pod.metadata?.uid ?? '';
+  const key = `${uid}/${volume}/${p.path}`;
+  const cached = cache.get(key);
+  if (cached && !needsRefresh(cached, now)) return cached.token;
+  const ns = pod.metadata?.namespace ?? 'default';
+  const sa = pod.spec?.serviceAccountName || 'default';
+  const expirationSeconds = p.expirationSeconds ?? 3600;
+  try {
+    const r = await source.requestServiceAccountToken(ns, sa, {
+      ...(p.audience ? { audiences: [p.audience] } : {}), expirationSeconds, pod: { name: pod.metadata?.name ?? '', uid },
+    });
+    const expiresAt = Date.parse(r.expirationTimestamp);
+    cache.set(key, { token: r.token, issuedAt: now, expiresAt: Number.isFinite(expiresAt) ? expiresAt : now + expirationSeconds * 1000 });
+    return r.token;
+  } catch (e) {
+    // A token that has not expired yet is still good; the next refresh tries again.
+    if (cached && cached.expiresAt > now) return cached.token;
+    throw new VolumeError(volume, `MountVolume.SetUp failed for volume "${volume}" : failed to fetch token: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function project(volume: string, all: Map<string, Buffer>, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean, what: string): Payload {

@@ -2,11 +2,15 @@
  * The agent's streaming endpoint, kubelet style (the API server proxies pods/log, exec, attach and portforward
  * here): GET /containerLogs/{ns}/{pod}/{container}, /exec/{ns}/{pod}/{container}, /attach/{ns}/{pod}/{container}
  * (WebSocket channel protocols), /portForward/{ns}/{pod} (SPDY/3.1 raw or tunnelled in WebSocket, or the
- * WebSocket port-forward protocol), /pods and /healthz. Plain HTTP on the node address for now; the security
- * issue adds TLS and authentication.
+ * WebSocket port-forward protocol), /pods and /healthz. With `tls` it serves HTTPS with a certificate signed by the
+ * cluster CA and, like the kubelet with --client-ca-file, authenticates every request by a client certificate of
+ * that CA (401 otherwise) and authorizes it (403, upstream's `Forbidden (user=…, verb=…, resource=…, subresource=…)`):
+ * by default only the API server's kubelet-client identity and system:masters may use the endpoint.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { WebSocketServer } from 'ws';
@@ -37,6 +41,60 @@ export interface StreamingBackend {
   listPods(): Pod[];
 }
 
+/** The identity a client certificate carries (CN = user, O = groups) and what it asks to do. */
+export interface StreamingRequestAttributes {
+  user: { name: string; groups: string[] };
+  /** get, create, update, patch or delete (from the HTTP method). */
+  verb: string;
+  /** Always `nodes` (the kubelet's authorization attributes). */
+  resource: 'nodes';
+  /** log for /logs, proxy for everything else (logs, exec, attach, port-forward, pods). */
+  subresource: string;
+  path: string;
+}
+
+/** HTTPS and client-certificate authentication for the streaming endpoint. */
+export interface StreamingTls {
+  /** The agent's serving certificate (signed by the cluster CA, with the node's addresses as SANs) and key. */
+  certPem: string;
+  keyPem: string;
+  /** The cluster CA: clients must present a certificate it signed, with the client-auth usage. */
+  clientCaPem: string;
+  /** Whether an authenticated client may make the request (default: the API server's identity, see apiServerOnly). */
+  authorize?: (a: StreamingRequestAttributes) => boolean | Promise<boolean>;
+}
+
+/** The user name of the API server's client certificate towards agents (kubeadm's apiserver-kubelet-client). */
+export const KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
+
+/** The default authorization: the API server's kubelet-client identity and system:masters, nobody else. */
+export function apiServerOnly(a: StreamingRequestAttributes): boolean {
+  return a.user.name === KUBELET_CLIENT_USER || a.user.groups.includes('system:masters');
+}
+
+const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
+const verbs: Record<string, string> = { GET: 'get', HEAD: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+/**
+ * Authenticates and authorizes one request on a TLS socket: the answer to send when refused (401 or 403 with
+ * upstream's text), or undefined when it may go on.
+ */
+async function refusal(socket: Socket, req: http.IncomingMessage, tls: StreamingTls): Promise<{ code: number; message: string } | undefined> {
+  const s = socket as TLSSocket;
+  const cert = typeof s.getPeerCertificate === 'function' ? s.getPeerCertificate() : undefined;
+  if (!s.authorized || !cert || !cert.subject) return { code: 401, message: 'Unauthorized' };
+  const eku = (cert as { ext_key_usage?: string[] }).ext_key_usage;
+  if (eku && !eku.includes(CLIENT_AUTH_OID)) return { code: 401, message: 'Unauthorized' };
+  const one = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  const user = { name: one(cert.subject.CN)[0] ?? '', groups: one(cert.subject.O) };
+  const path = new URL(req.url ?? '/', 'https://agent').pathname;
+  const a: StreamingRequestAttributes = {
+    user, verb: verbs[req.method ?? 'GET'] ?? 'get', resource: 'nodes', subresource: path.startsWith('/containerLogs/') || path.startsWith('/logs') ? 'log' : 'proxy', path,
+  };
+  if (await (tls.authorize ?? apiServerOnly)(a)) return undefined;
+  return { code: 403, message: `Forbidden (user=${user.name}, verb=${a.verb}, resource=${a.resource}, subresource=${a.subresource})` };
+}
+
 /** A running streaming server. */
 export interface StreamingServer {
   port: number;
@@ -61,8 +119,8 @@ function segments(pathname: string): string[] {
   return pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
 }
 
-/** Starts the streaming server on `address:port` (port 0 picks a free one). */
-export async function startStreamingServer(backend: StreamingBackend, opts: { address: string; port: number }): Promise<StreamingServer> {
+/** Starts the streaming server on `address:port` (port 0 picks a free one); HTTPS with client certificates when `tls` is given. */
+export async function startStreamingServer(backend: StreamingBackend, opts: { address: string; port: number; tls?: StreamingTls }): Promise<StreamingServer> {
   const sockets = new Set<Socket>();
   const wss = new WebSocketServer({
     noServer: true,
@@ -72,8 +130,19 @@ export async function startStreamingServer(backend: StreamingBackend, opts: { ad
       return false;
     },
   });
-  const server = http.createServer((req, res) => {
-    handleRequest(backend, req, res).catch((e: unknown) => {
+  const tls = opts.tls;
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const served = async (): Promise<void> => {
+      const refused = tls ? await refusal(req.socket, req, tls) : undefined;
+      if (refused) {
+        req.resume();
+        res.writeHead(refused.code, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end(refused.message);
+        return;
+      }
+      await handleRequest(backend, req, res);
+    };
+    served().catch((e: unknown) => {
       const code = e instanceof HttpError ? e.code : 500;
       const msg = e instanceof Error ? e.message : String(e);
       if (!res.headersSent) {
@@ -81,19 +150,34 @@ export async function startStreamingServer(backend: StreamingBackend, opts: { ad
         res.end(msg);
       } else res.end();
     });
-  });
+  };
+  // requestCert without rejectUnauthorized: a client without a good certificate gets a 401 rather than a failed handshake.
+  const server = tls
+    ? https.createServer({ cert: tls.certPem, key: tls.keyPem, ca: tls.clientCaPem, requestCert: true, rejectUnauthorized: false }, onRequest)
+    : http.createServer(onRequest);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
-    try {
-      handleUpgrade(backend, wss, req, socket, head);
-    } catch (e) {
-      const code = e instanceof HttpError ? e.code : 500;
-      const msg = e instanceof Error ? e.message : String(e);
-      socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(msg)}\r\nConnection: close\r\n\r\n${msg}`);
+  const refuseUpgrade = (socket: Duplex, code: number, msg: string): void => {
+    socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(msg)}\r\nConnection: close\r\n\r\n${msg}`);
+  };
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const upgrade = (): void => {
+      try {
+        handleUpgrade(backend, wss, req, socket, head);
+      } catch (e) {
+        refuseUpgrade(socket, e instanceof HttpError ? e.code : 500, e instanceof Error ? e.message : String(e));
+      }
+    };
+    if (!tls) {
+      upgrade();
+      return;
     }
+    refusal(socket as Socket, req, tls).then((refused) => {
+      if (refused) refuseUpgrade(socket, refused.code, refused.message);
+      else upgrade();
+    }, (e: unknown) => refuseUpgrade(socket, 500, e instanceof Error ? e.message : String(e)));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,12 +1,14 @@
 /**
  * PodSecurity admission (k8s.io/pod-security-admission): the Pod Security Standards levels privileged, baseline
  * and restricted, chosen per namespace by the pod-security.kubernetes.io/{enforce,warn,audit} labels. `enforce`
- * refuses a violating pod (403), `warn` answers with a Warning header; the messages follow upstream's checks.
+ * refuses a violating pod (403), `warn` answers with a Warning header, `audit` annotates the request's audit event
+ * (pod-security.kubernetes.io/audit-violations); the messages follow upstream's checks.
  */
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
 import type { AdmissionPlugin } from './chain.ts';
 import type { ObjectLookup } from '../auth/service-account-token.ts';
 import { admissionForbidden } from './pod-plugins.ts';
+import { addAuditAnnotation } from '../auth/audit.ts';
 
 /** A Pod Security Standards level. */
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
@@ -118,6 +120,15 @@ export function podSecurityPlugin(deps: { lookup: ObjectLookup }): AdmissionPlug
       const pod = r.object as unknown as Pod;
       const enforce = levelOf(labels['pod-security.kubernetes.io/enforce']);
       const enforceVersion = labels['pod-security.kubernetes.io/enforce-version'] ?? 'latest';
+      addAuditAnnotation(r.user, 'pod-security.kubernetes.io/enforce-policy', `${enforce ?? 'privileged'}:${enforceVersion}`);
+      // audit is evaluated whatever enforce decides, as upstream: a refused request is audited too.
+      const audit = levelOf(labels['pod-security.kubernetes.io/audit']);
+      if (audit) {
+        const results = checkPod(pod, audit);
+        if (results.length > 0) {
+          addAuditAnnotation(r.user, 'pod-security.kubernetes.io/audit-violations', `would violate ${violationText(audit, labels['pod-security.kubernetes.io/audit-version'] ?? 'latest', results)}`);
+        }
+      }
       if (enforce) {
         const results = checkPod(pod, enforce);
         if (results.length > 0) throw admissionForbidden(r, `violates ${violationText(enforce, enforceVersion, results)}`);

@@ -85,6 +85,25 @@ export interface AuditLogOptions {
 
 const requestBodies = new WeakMap<IncomingMessage, Buffer[]>();
 
+/**
+ * Audit annotations of in-flight requests, keyed by the request's UserInfo: the security gate gives every request
+ * its own UserInfo object, the one admission plugins receive, so it identifies the request without the plugins
+ * seeing the HTTP layer.
+ */
+const annotations = new WeakMap<UserInfo, Record<string, string>>();
+
+/** The audit annotations recorded so far for the request made as `user` (undefined when none). */
+export function auditAnnotationsOf(user: UserInfo): Readonly<Record<string, string>> | undefined {
+  return annotations.get(user);
+}
+
+/** Adds an annotation to the audit event of the request made as `user` (upstream admission AddAnnotation). */
+export function addAuditAnnotation(user: UserInfo, key: string, value: string): void {
+  const a = annotations.get(user);
+  if (a) a[key] = value;
+  else annotations.set(user, { [key]: value });
+}
+
 /** Writes audit events for requests. */
 export class AuditLog {
   private readonly o: AuditLogOptions;
@@ -142,6 +161,8 @@ export class AuditLog {
         responseStatus: { metadata: {}, code: res.statusCode },
         requestReceivedTimestamp: received, stageTimestamp: new Date().toISOString(),
       };
+      const notes = info.user ? auditAnnotationsOf(info.user) : undefined;
+      if (notes) ev.annotations = { ...notes };
       if (attributes.resourceRequest) {
         ev.objectRef = {
           resource: attributes.resource, ...(attributes.namespace ? { namespace: attributes.namespace } : {}), ...(attributes.name ? { name: attributes.name } : {}),

@@ -22,7 +22,33 @@ import { forbiddenError } from './security.ts';
 import type { ServiceAccountTokens } from './service-account-token.ts';
 import type { CertificateAuthority } from '../tls/pki.ts';
 import { parseCertificateRequest, signCertificateRequest } from '../tls/pki.ts';
+import type { CertificateRequestInfo } from '../tls/pki.ts';
 import { logger } from '../../base/log.ts';
+
+/** The built-in signer of node serving certificates (the agents' streaming endpoints). */
+export const KUBELET_SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
+
+/**
+ * The request of a kubelet-serving CSR when it meets upstream's rules for that signer — subject
+ * CN system:node:<name> with O exactly [system:nodes], at least one DNS or IP name and no other kind, usages
+ * server auth plus digital signature (and optionally key encipherment) — else undefined.
+ */
+async function servingRequestInfo(csr: CertificateSigningRequest): Promise<CertificateRequestInfo | undefined> {
+  const pem = csrPem(csr.spec.request);
+  if ('error' in pem) return undefined;
+  let info: CertificateRequestInfo;
+  try {
+    info = await parseCertificateRequest(pem.pem);
+  } catch {
+    return undefined;
+  }
+  if (!info.commonName.startsWith('system:node:') || info.commonName === 'system:node:') return undefined;
+  if (info.organizations.length !== 1 || info.organizations[0] !== Groups.nodes) return undefined;
+  if (info.sans.length === 0 || info.otherSans.length > 0) return undefined;
+  const usages = new Set(csr.spec.usages ?? []);
+  if (!usages.has('server auth') || !usages.has('digital signature') || [...usages].some((u) => u !== 'server auth' && u !== 'digital signature' && u !== 'key encipherment')) return undefined;
+  return info;
+}
 
 const log = logger('auth-endpoints');
 
@@ -254,6 +280,7 @@ export class SecurityEndpoints {
    * certificatesigningrequests/selfnodeclient or /nodeclient subresource; the CA then signs it at once.
    */
   private async autoApprove(csr: CertificateSigningRequest, user: UserInfo): Promise<StoredObject | undefined> {
+    if (csr.spec.signerName === KUBELET_SERVING_SIGNER) return this.autoApproveServing(csr, user);
     if (csr.spec.signerName !== KUBE_APISERVER_CLIENT_KUBELET_SIGNER) return undefined;
     const pem = csrPem(csr.spec.request);
     if ('error' in pem) return undefined;
@@ -273,6 +300,23 @@ export class SecurityEndpoints {
     });
     if (!allowed) return undefined;
     return this.setApproval(csr.metadata?.name ?? '', { type: 'Approved', status: 'True', reason: 'AutoApproved', message: `Auto approving ${self ? 'self ' : ''}kubelet client certificate after SubjectAccessReview.` });
+  }
+
+  /**
+   * A node's serving certificate for its streaming endpoint (signer kubernetes.io/kubelet-serving, the kubelet's
+   * serverTLSBootstrap). Upstream leaves these to an approver; like k3s, Skiff approves a request that meets the
+   * signer's rules (CN system:node:<name>, O system:nodes, DNS/IP names only, server usages) when the node asks for
+   * itself, or when the requestor could approve it anyway.
+   */
+  private async autoApproveServing(csr: CertificateSigningRequest, user: UserInfo): Promise<StoredObject | undefined> {
+    const info = await servingRequestInfo(csr);
+    if (!info) return undefined;
+    const self = user.name === info.commonName;
+    const approver = this.o.gate.allowed(user, {
+      verb: 'approve', resourceRequest: true, path: '', apiGroup: 'certificates.k8s.io', apiVersion: 'v1', resource: 'signers', subresource: '', namespace: '', name: KUBELET_SERVING_SIGNER,
+    });
+    if (!self && !approver) return undefined;
+    return this.setApproval(csr.metadata?.name ?? '', { type: 'Approved', status: 'True', reason: 'AutoApproved', message: `Auto approving ${self ? 'self ' : ''}kubelet serving certificate.` });
   }
 
   private async approve(name: string, body: Record<string, unknown>, user: UserInfo): Promise<StoredObject> {
@@ -323,13 +367,16 @@ export class SecurityEndpoints {
     const csr = obj as unknown as CertificateSigningRequest;
     const ca = this.o.ca;
     if (!ca || csr.status?.certificate) return obj;
-    if (csr.spec.signerName !== KUBE_APISERVER_CLIENT_KUBELET_SIGNER && csr.spec.signerName !== KUBE_APISERVER_CLIENT_SIGNER) return obj;
+    const serving = csr.spec.signerName === KUBELET_SERVING_SIGNER;
+    if (!serving && csr.spec.signerName !== KUBE_APISERVER_CLIENT_KUBELET_SIGNER && csr.spec.signerName !== KUBE_APISERVER_CLIENT_SIGNER) return obj;
     const pem = csrPem(csr.spec.request);
     if ('error' in pem) return obj;
     let cert: string;
     try {
+      // The kubelet-serving signer only signs what its rules allow, whoever approved the request.
+      if (serving && !(await servingRequestInfo(csr))) throw new Error('the request does not meet the kubernetes.io/kubelet-serving signer\'s rules');
       const days = csr.spec.expirationSeconds ? Math.max(1, Math.floor(csr.spec.expirationSeconds / 86400)) : 365;
-      cert = await signCertificateRequest(ca, pem.pem, { days });
+      cert = await signCertificateRequest(ca, pem.pem, { days, ...(serving ? { usage: 'server' as const } : {}) });
     } catch (e) {
       log.warn('certificate request not signed', { name: csr.metadata?.name, err: e });
       const store = this.store('certificates.k8s.io', 'certificatesigningrequests');

@@ -11,6 +11,7 @@ import { SecurityEndpoints } from './endpoints.ts';
 import { ServiceAccountTokens } from './service-account-token.ts';
 import { AuditLog, type AuditPolicy } from './audit.ts';
 import type { CertificateAuthority } from '../tls/pki.ts';
+import type { KubeletClientTls } from '../node-proxy/index.ts';
 import { defaultAdmissionPlugins } from '../admission/plugins.ts';
 import { AdmissionChain } from '../admission/chain.ts';
 
@@ -24,6 +25,8 @@ export interface SecurityConfig {
   authorizationModes?: AuthorizationMode[];
   anonymous?: boolean;
   audit?: { path: string; policy: AuditPolicy; maxBytes?: number; maxBackups?: number };
+  /** The API server's credentials towards agents' streaming endpoints (absent: plain HTTP to agents). */
+  kubeletClient?: KubeletClientTls;
   /** Admission plugins to leave out (by name), e.g. for tests. */
   disableAdmission?: string[];
 }
@@ -44,7 +47,7 @@ export function securityStage(config: SecurityConfig): (server: ApiServer) => Se
     const disabled = new Set(config.disableAdmission ?? []);
     const admission = new AdmissionChain(defaultAdmissionPlugins({ gate, storeFor, lookup, ...(config.ca ? { caPem: config.ca.certPem } : {}) }).filter((p) => !disabled.has(p.name)));
     const audit = config.audit ? new AuditLog(config.audit) : undefined;
-    return { gate, endpoints, admission, ...(audit ? { audit } : {}) };
+    return { gate, endpoints, admission, ...(audit ? { audit } : {}), ...(config.kubeletClient ? { kubeletClient: config.kubeletClient } : {}) };
   };
 }
 

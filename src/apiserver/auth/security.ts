@@ -83,7 +83,8 @@ export class RequestGate {
       sendJson(res, 400, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: imp.message, reason: 'BadRequest', code: 400 });
       return { allowed: false, user };
     }
-    if (imp.kind === 'ok') user = imp.user;
+    // A UserInfo of its own per request: it keys the request's audit annotations (see addAuditAnnotation).
+    user = imp.kind === 'ok' ? { ...imp.user } : { ...user };
     const attributes = requestAttributes(method, url, user);
     const d = this.authorizer.authorize(attributes);
     if (d.decision !== 'allow') {
@@ -135,10 +136,8 @@ export function storeLookup(storeFor: (group: string, resource: string) => Store
   return async (group, resource, namespace, name) => {
     const s = storeFor(group, resource);
     if (!s) return null;
-    const hit = s.cache.get(s.key(s.def.namespaced ? namespace : '', name));
-    if (hit) return hit.obj;
     try {
-      return await s.get(s.def.namespaced ? namespace : '', name);
+      return await s.lookup(s.def.namespaced ? namespace : '', name);
     } catch {
       return null;
     }

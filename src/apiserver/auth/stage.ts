@@ -3,6 +3,7 @@ import type { RequestGate } from './security.ts';
 import type { SecurityEndpoints } from './endpoints.ts';
 import type { AdmissionChain } from '../admission/chain.ts';
 import type { AuditLog } from './audit.ts';
+import type { KubeletClientTls } from '../node-proxy/index.ts';
 
 /** The security stage: the gate (authn, impersonation, authz), its own endpoints, admission and audit. */
 export interface SecurityStage {
@@ -10,4 +11,6 @@ export interface SecurityStage {
   endpoints?: SecurityEndpoints;
   admission?: AdmissionChain;
   audit?: AuditLog;
+  /** How the node proxy reaches agents (HTTPS with a client certificate); absent: plain HTTP. */
+  kubeletClient?: KubeletClientTls;
 }

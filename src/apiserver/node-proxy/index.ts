@@ -4,10 +4,13 @@
  * (status.addresses InternalIP + status.daemonEndpoints.kubeletEndpoint.Port). Logs are proxied as an HTTP
  * stream (an agent error becomes a Status, as upstream's response checker does); exec, attach and portforward
  * upgrades (WebSocket, SPDY, or SPDY tunnelled in WebSocket) are relayed byte for byte, so the agent speaks
- * the protocol with the client.
+ * the protocol with the client. With `kubeletClient` the agent is reached over HTTPS: its serving certificate must
+ * chain to the cluster CA and name the node's address, and the API server presents its kubelet-client certificate.
  */
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { StoredObject } from '../../api/meta/types.ts';
 import { logger } from '../../base/log.ts';
@@ -16,10 +19,24 @@ import type { RequestContext } from '../request.ts';
 
 const log = logger('node-proxy');
 
+/** The API server's credentials towards agents (upstream --kubelet-client-certificate/-key, --kubelet-certificate-authority). */
+export interface KubeletClientTls {
+  /** The CA the agents' serving certificates must chain to. */
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
 /** Registry access the proxy needs; both reject with the registry's ApiError (404…). */
 export interface NodeProxyArgs {
   getPod(namespace: string, name: string): Promise<StoredObject>;
   getNode(name: string): Promise<StoredObject>;
+  /** HTTPS with these credentials (absent: plain HTTP, for agents started without TLS). */
+  kubeletClient?: KubeletClientTls;
+}
+
+function tlsOptions(c: KubeletClientTls): { ca: string; cert: string; key: string } {
+  return { ca: c.caPem, cert: c.certPem, key: c.keyPem };
 }
 
 interface PodShape {
@@ -101,7 +118,8 @@ export async function proxyPodSubresource(ctx: RequestContext, args: NodeProxyAr
   const loc = await nodeLocation(pod, args);
   const path = agentPath('log', args.namespace, args.name, container, q);
   return new Promise<number>((resolve, reject) => {
-    const upstream = http.request({ host: loc.host, port: loc.port, path, method: 'GET', headers: { accept: '*/*' } }, (ures) => {
+    const reqOpts = { host: loc.host, port: loc.port, path, method: 'GET', headers: { accept: '*/*' } };
+    const onResponse = (ures: http.IncomingMessage): void => {
       const code = ures.statusCode ?? 500;
       if (code < 200 || code > 299) {
         const chunks: Buffer[] = [];
@@ -123,7 +141,10 @@ export async function proxyPodSubresource(ctx: RequestContext, args: NodeProxyAr
         res.end();
         resolve(200);
       });
-    });
+    };
+    const upstream = args.kubeletClient
+      ? https.request({ ...reqOpts, ...tlsOptions(args.kubeletClient), agent: false }, onResponse)
+      : http.request(reqOpts, onResponse);
     upstream.on('error', (e) => reject(internalError(`error dialing backend: ${e.message}`)));
     // kubectl ends `logs -f` by closing its connection (Node: res 'close', not req 'close').
     res.on('close', () => upstream.destroy());
@@ -163,9 +184,11 @@ export function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: B
       const container = target.subresource === 'portforward' ? '' : resolveContainer(pod, q.get('container'));
       const loc = await nodeLocation(pod, args);
       const path = agentPath(target.subresource, target.namespace, target.name, container, q);
-      upstream = net.connect({ host: loc.host, port: loc.port });
+      upstream = args.kubeletClient
+        ? tls.connect({ host: loc.host, port: loc.port, ...tlsOptions(args.kubeletClient), ...(net.isIP(loc.host) ? {} : { servername: loc.host }) })
+        : net.connect({ host: loc.host, port: loc.port });
       await new Promise<void>((resolve, reject) => {
-        upstream!.once('connect', () => resolve());
+        upstream!.once(args.kubeletClient ? 'secureConnect' : 'connect', () => resolve());
         upstream!.once('error', (e) => reject(internalError(`error dialing backend: ${e.message}`)));
       });
       const lines = [`${req.method ?? 'GET'} ${path} HTTP/1.1`, `Host: ${loc.host}:${loc.port}`];

@@ -14,15 +14,15 @@ import type { LabelSelector } from '../../api/meta/labels.ts';
 import { parseFieldSelector, matchesFields } from '../../api/meta/fields.ts';
 import type { FieldSelector } from '../../api/meta/fields.ts';
 import { rfc3339Now } from '../../api/meta/time.ts';
-import type { Storage, KeyValue } from '../../storage/interface.ts';
-import { isStorageError } from '../../storage/errors.ts';
+import type { Storage, KeyValue, WatchEvent } from '../../storage/interface.ts';
+import { StorageError, isStorageError } from '../../storage/errors.ts';
 import { decodeContinue } from '../../storage/continue-token.ts';
 import type { Clock } from '../../base/clock.ts';
 import { realClock } from '../../base/clock.ts';
 import {
   ApiError, alreadyExists, badRequest, conflict, expired, forbidden, invalid, notFound, statusFromStorageError, timeoutError,
 } from '../errors.ts';
-import { decodeStored, encodeForStorage } from '../codec.ts';
+import { canonicalKeyOrder, decodeStored, encodeForStorage, rememberJson, spliceResourceVersion, storedBytes, storedJsonText } from '../codec.ts';
 import { WatchCache, cachedFromBytes } from '../watch-cache.ts';
 import { updateManagedFields } from '../patch/index.ts';
 import type { CachedObject } from '../watch-cache.ts';
@@ -74,10 +74,96 @@ export interface StoreHooks {
   afterDelete?(obj: StoredObject): Promise<void>;
 }
 
+/**
+ * Transforms values between the registry and storage (upstream value.Transformer), e.g. encryption at rest. The
+ * storage key is passed as authenticated data so that a value cannot be moved to another key.
+ */
+export interface ValueTransformer {
+  /** The bytes to store for `data` under `key`. */
+  toStorage(data: Uint8Array, key: string): Uint8Array;
+  /** The original bytes; `stale` when they were not written the way toStorage writes now (a re-write migrates them). */
+  fromStorage(data: Uint8Array, key: string): { data: Uint8Array; stale: boolean };
+}
+
+/** Values read through a transformer that a write would store differently (old key or provider). */
+const staleValues = new WeakSet<KeyValue>();
+
+/**
+ * Wraps `storage` so that values of keys with a transformer are transformed on every write and read — get, list,
+ * watch events and the `current` of a Conflict — so that the watch cache and the Store only see original bytes.
+ * A value that cannot be read back fails with StorageError Corrupt.
+ */
+export function transformingStorage(storage: Storage, transformerFor: (key: string) => ValueTransformer | undefined): Storage {
+  const read = (kv: KeyValue): KeyValue => {
+    const t = transformerFor(kv.key);
+    if (!t) return kv;
+    let out: { data: Uint8Array; stale: boolean };
+    try {
+      out = t.fromStorage(kv.value, kv.key);
+    } catch (e) {
+      throw new StorageError('Corrupt', `failed to transform value of ${kv.key} from storage: ${e instanceof Error ? e.message : String(e)}`, { key: kv.key, cause: e });
+    }
+    const plain = { ...kv, value: out.data };
+    if (out.stale) staleValues.add(plain);
+    return plain;
+  };
+  const write = (key: string, value: Uint8Array): Uint8Array => transformerFor(key)?.toStorage(value, key) ?? value;
+  const conflictRead = (e: unknown): unknown => {
+    if (!isStorageError(e, 'Conflict') || !e.current) return e;
+    return new StorageError('Conflict', e.message, { ...(e.key !== undefined ? { key: e.key } : {}), current: read(e.current), cause: e });
+  };
+  return {
+    engine: storage.engine,
+    async get(key, opts) {
+      const r = await storage.get(key, opts);
+      return r.kv ? { kv: read(r.kv), revision: r.revision } : r;
+    },
+    async list(prefix, opts) {
+      const r = await storage.list(prefix, opts);
+      return { ...r, kvs: r.kvs.map(read) };
+    },
+    count: (prefix) => storage.count(prefix),
+    async create(key, value, opts) {
+      const kv = await storage.create(key, write(key, value), opts);
+      return { ...kv, value };
+    },
+    async update(key, value, opts) {
+      try {
+        const kv = await storage.update(key, write(key, value), opts);
+        return { ...kv, value };
+      } catch (e) {
+        throw conflictRead(e);
+      }
+    },
+    async delete(key, opts) {
+      try {
+        const r = await storage.delete(key, opts);
+        return { ...r, prevKv: read(r.prevKv) };
+      } catch (e) {
+        throw conflictRead(e);
+      }
+    },
+    async *watch(prefix, opts): AsyncIterable<WatchEvent> {
+      for await (const ev of storage.watch(prefix, opts)) {
+        if (ev.type === 'put') yield { ...ev, kv: read(ev.kv), prevKv: ev.prevKv ? read(ev.prevKv) : null };
+        else if (ev.type === 'delete') yield { ...ev, prevKv: read(ev.prevKv) };
+        else yield ev;
+      }
+    },
+    currentRevision: () => storage.currentRevision(),
+    compactedRevision: () => storage.compactedRevision(),
+    compact: (revision) => storage.compact(revision),
+    health: () => storage.health(),
+    close: () => storage.close(),
+  };
+}
+
 /** Options of a Store. */
 export interface StoreOptions {
   hooks?: StoreHooks;
   storage: Storage;
+  /** Transforms this kind's values on their way to and from storage (encryption at rest). */
+  transformer?: ValueTransformer;
   clock?: Clock;
   /** How namespaced creates check their namespace (namespace lifecycle admission). */
   namespaceLookup?: NamespaceLookup;
@@ -123,14 +209,15 @@ export class Store {
 
   constructor(def: ResourceDefinition, opts: StoreOptions) {
     this.def = def;
-    this.storage = opts.storage;
+    const transformer = opts.transformer;
+    this.storage = transformer ? transformingStorage(opts.storage, () => transformer) : opts.storage;
     this.clock = opts.clock ?? realClock;
     this.namespaceLookup = opts.namespaceLookup;
     this.hooks = opts.hooks ?? {};
     this.prefix = storagePrefix(def);
     this.apiVersion = apiVersionOf(def.group, def.version);
     this.cache = new WatchCache({
-      storage: opts.storage, prefix: this.prefix, namespaced: def.namespaced,
+      storage: this.storage, prefix: this.prefix, namespaced: def.namespaced,
       ...(opts.watchCacheCapacity ? { capacity: opts.watchCacheCapacity } : {}),
     });
   }
@@ -163,6 +250,36 @@ export class Store {
     const { kv } = await this.storage.get(this.key(namespace, name));
     if (!kv) throw notFound(this.def, name);
     return this.fromKv(kv);
+  }
+
+  /**
+   * Reads one object as GET does, from the watch cache when it can answer with upstream's semantics: resourceVersion
+   * "0" takes what the cache holds; unset waits until the cache has caught up with the storage's current revision
+   * (a consistent read, as upstream's consistent reads from cache); a given revision waits for at least that one.
+   * Falls back to a storage read while the cache is not synced or does not catch up in time.
+   */
+  async getForRead(namespace: string, name: string, resourceVersion?: string): Promise<CachedObject> {
+    const key = this.key(namespace, name);
+    if (this.cache.synced) {
+      const rv = resourceVersion === '0' ? 0 : resourceVersion ? Number(resourceVersion) : await this.storage.currentRevision();
+      if (Number.isFinite(rv) && (this.cache.resourceVersion >= rv || await this.cache.waitUntilFresh(rv, { timeoutMs: 1000 }))) {
+        const hit = this.cache.get(key);
+        if (!hit) throw notFound(this.def, name);
+        return hit;
+      }
+    }
+    const { kv } = await this.storage.get(key);
+    if (!kv) throw notFound(this.def, name);
+    return cachedFromBytes({ key, value: kv.value, rv: kv.modRevision, prefix: this.prefix, namespaced: this.def.namespaced });
+  }
+
+  /** Reads one object from the cache or storage; null when it does not exist (no error is built on the miss). */
+  async lookup(namespace: string, name: string): Promise<StoredObject | null> {
+    const key = this.key(namespace, name);
+    const hit = this.cache.get(key);
+    if (hit) return hit.obj;
+    const { kv } = await this.storage.get(key);
+    return kv ? this.fromKv(kv) : null;
   }
 
   /** The field getter for field selectors: metadata.name, metadata.namespace and the kind's own fields. */
@@ -367,7 +484,7 @@ export class Store {
     this.validateCreate(obj, namespace);
     await this.checkNamespace(namespace);
     const name = m.name ?? '';
-    const stored = this.recordManagedFields(null, obj, params, undefined);
+    const stored = canonicalKeyOrder(this.recordManagedFields(null, obj, params, undefined));
     if (params.dryRun) {
       const { kv } = await this.storage.get(this.key(namespace, name));
       if (kv) throw alreadyExists(this.def, name);
@@ -376,8 +493,12 @@ export class Store {
     }
     const undo = await this.hooks.beforeCreate?.(stored, { dryRun: false });
     try {
-      const kv = await this.storage.create(this.key(namespace, name), encodeForStorage(stored));
+      const text = storedJsonText(stored);
+      const kv = await this.storage.create(this.key(namespace, name), storedBytes(text));
       stored.metadata.resourceVersion = String(kv.modRevision);
+      // The answer's JSON is the stored JSON with the resourceVersion spliced in: one encode per create.
+      const json = spliceResourceVersion(text, kv.modRevision);
+      if (json !== null) rememberJson(stored, json);
       return stored;
     } catch (e) {
       await undo?.();
@@ -440,8 +561,10 @@ export class Store {
       if (recorded !== obj) {
         Object.assign(obj, recorded);
       }
-      if (obj === current || deepEqual(withoutRv(obj), withoutRv(current))) {
-        return current; // no-op updates write nothing, as upstream
+      // No-op updates write nothing, as upstream — unless the stored value is stale (an old encryption key), so
+      // that re-writing an unchanged object migrates it.
+      if (!staleValues.has(kv) && (obj === current || deepEqual(withoutRv(obj), withoutRv(current)))) {
+        return current;
       }
       // An object being deleted whose finalizers are gone (and whose grace is over) goes away now.
       if (obj.metadata.deletionTimestamp && !this.hasPendingFinalizers(obj) && (obj.metadata.deletionGracePeriodSeconds ?? 0) === 0) {
@@ -461,8 +584,11 @@ export class Store {
       }
       if (params.dryRun) return obj;
       try {
-        const written = await this.storage.update(key, encodeForStorage(obj), { expectedModRevision: kv.modRevision });
+        const text = storedJsonText(canonicalKeyOrder(obj));
+        const written = await this.storage.update(key, storedBytes(text), { expectedModRevision: kv.modRevision });
         obj.metadata.resourceVersion = String(written.modRevision);
+        const json = spliceResourceVersion(text, written.modRevision);
+        if (json !== null) rememberJson(obj, json);
         return obj;
       } catch (e) {
         await undo?.();

@@ -41,6 +41,8 @@ export interface ClusterPki {
   ca: CertificateAuthority;
   serving: KeyPair;
   admin: KeyPair;
+  /** The API server's client certificate towards agents (CN kube-apiserver-kubelet-client). */
+  kubeletClient: KeyPair;
   /** PKCS#8 PEM of the ServiceAccount token signing key (ES256) and its SPKI public key. */
   serviceAccountKeyPem: string;
   serviceAccountPublicKeyPem: string;
@@ -118,6 +120,9 @@ export async function loadCertificateAuthority(certPem: string, keyPem: string):
   return { certPem, keyPem, cert: new x509.X509Certificate(certPem), key: await importPrivateKey(keyPem) };
 }
 
+/** The user of the API server's client certificate towards agents (kubeadm's apiserver-kubelet-client). */
+export const KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
+
 /** What a certificate is for. */
 export type CertificateUsage = 'server' | 'client';
 
@@ -146,9 +151,7 @@ export async function signLeaf(ca: CertificateAuthority, publicKey: CryptoKey | 
     new x509.ExtendedKeyUsageExtension([opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
     await x509.AuthorityKeyIdentifierExtension.create(ca.cert, false),
   ];
-  if (opts.sans && opts.sans.length > 0) {
-    extensions.push(new x509.SubjectAlternativeNameExtension(opts.sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s }))));
-  }
+  if (opts.sans && opts.sans.length > 0) extensions.push(sanExtension(opts.sans));
   return x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: name,
@@ -169,31 +172,57 @@ export async function issueKeyPair(ca: CertificateAuthority, opts: LeafOptions):
   return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyPem(keys.privateKey) };
 }
 
-/** Creates a PKCS#10 certificate request (PEM) and its private key, as a joining node does. */
-export async function createCertificateRequest(opts: { commonName: string; organizations?: string[] }): Promise<{ csrPem: string; keyPem: string }> {
+function sanExtension(sans: string[]): x509.SubjectAlternativeNameExtension {
+  return new x509.SubjectAlternativeNameExtension(sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s })));
+}
+
+/** Creates a PKCS#10 certificate request (PEM) and its private key, as a joining node does; `sans` for serving certificates. */
+export async function createCertificateRequest(opts: { commonName: string; organizations?: string[]; sans?: string[] }): Promise<{ csrPem: string; keyPem: string }> {
   const keys = await generateKeyPair();
   const name: x509.JsonName = [{ CN: [opts.commonName] }];
   if (opts.organizations && opts.organizations.length > 0) name.unshift({ O: opts.organizations });
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: SIGN });
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name, keys, signingAlgorithm: SIGN, ...(opts.sans && opts.sans.length > 0 ? { extensions: [sanExtension(opts.sans)] } : {}),
+  });
   return { csrPem: csr.toString('pem') + '\n', keyPem: await privateKeyPem(keys.privateKey) };
 }
 
+/** What a verified certificate request asks for. */
+export interface CertificateRequestInfo {
+  commonName: string;
+  organizations: string[];
+  /** DNS names and IP addresses of its subjectAltName extension. */
+  sans: string[];
+  /** Other subjectAltName kinds (email, URI…), which Kubernetes' signers refuse. */
+  otherSans: string[];
+  publicKey: x509.PublicKey;
+}
+
 /** The subject of a PEM certificate request, after checking its self-signature. Throws on a malformed or forged request. */
-export async function parseCertificateRequest(csrPem: string): Promise<{ commonName: string; organizations: string[]; publicKey: x509.PublicKey }> {
+export async function parseCertificateRequest(csrPem: string): Promise<CertificateRequestInfo> {
   const csr = new x509.Pkcs10CertificateRequest(csrPem);
   if (!(await csr.verify())) throw new Error('the certificate request signature is invalid');
+  // CSR extensions come back generic: re-read the subjectAltName one with its own class.
+  const raw = csr.extensions.find((e) => e.type === '2.5.29.17');
+  const items = raw ? new x509.SubjectAlternativeNameExtension(raw.rawData).names.items : [];
   return {
     commonName: csr.subjectName.getField('CN')[0] ?? '',
     organizations: csr.subjectName.getField('O'),
+    sans: items.filter((n) => n.type === 'dns' || n.type === 'ip').map((n) => n.value),
+    otherSans: items.filter((n) => n.type !== 'dns' && n.type !== 'ip').map((n) => `${n.type}:${n.value}`),
     publicKey: csr.publicKey,
   };
 }
 
-/** Signs a verified PEM certificate request as a client certificate for the subject it names. */
+/**
+ * Signs a verified PEM certificate request for the subject it names: a client certificate, or with usage `server`
+ * a serving certificate for the DNS names and IP addresses it asks for.
+ */
 export async function signCertificateRequest(ca: CertificateAuthority, csrPem: string, opts: { days?: number; usage?: CertificateUsage } = {}): Promise<string> {
   const req = await parseCertificateRequest(csrPem);
+  const usage = opts.usage ?? 'client';
   const cert = await signLeaf(ca, req.publicKey, {
-    commonName: req.commonName, organizations: req.organizations, usage: opts.usage ?? 'client', days: opts.days ?? 365,
+    commonName: req.commonName, organizations: req.organizations, usage, days: opts.days ?? 365, ...(usage === 'server' ? { sans: req.sans } : {}),
   });
   return cert.toString('pem') + '\n';
 }
@@ -220,8 +249,8 @@ function certNeedsRenewal(certPem: string, names: string[], now: number): boolea
 
 /**
  * Loads the cluster PKI from `dir`, creating what is missing: the CA, the serving certificate (re-issued when it
- * nears expiry or lacks one of `sans`), the admin client certificate (CN system:admin, O system:masters) and the
- * ServiceAccount signing key. Returns whether the serving certificate was (re)issued.
+ * nears expiry or lacks one of `sans`), the admin client certificate (CN system:admin, O system:masters), the
+ * API server's client certificate towards agents and the ServiceAccount signing key. Returns whether the serving certificate was (re)issued.
  */
 export async function ensureClusterPki(dir: string, opts: { sans?: string[]; now?: number } = {}): Promise<ClusterPki & { servingRenewed: boolean }> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -253,6 +282,14 @@ export async function ensureClusterPki(dir: string, opts: { sans?: string[]; now
     writeSecret(admKey, kp.keyPem);
     writePublic(admCrt, kp.certPem);
   }
+  // A dedicated identity rather than system:masters: a stolen copy reaches agents, not the whole API.
+  const kcCrt = join(dir, 'apiserver-kubelet-client.crt');
+  const kcKey = join(dir, 'apiserver-kubelet-client.key');
+  if (!existsSync(kcCrt) || !existsSync(kcKey) || certNeedsRenewal(readFileSync(kcCrt, 'utf8'), [], now)) {
+    const kp = await issueKeyPair(ca, { commonName: KUBELET_CLIENT_USER, usage: 'client', days: 365, now });
+    writeSecret(kcKey, kp.keyPem);
+    writePublic(kcCrt, kp.certPem);
+  }
   const saKey = join(dir, 'service-account.key');
   const saPub = join(dir, 'service-account.pub');
   if (!existsSync(saKey) || !existsSync(saPub)) {
@@ -264,6 +301,7 @@ export async function ensureClusterPki(dir: string, opts: { sans?: string[]; now
     dir, ca, servingRenewed,
     serving: { certPem: readFileSync(srvCrt, 'utf8'), keyPem: readFileSync(srvKey, 'utf8') },
     admin: { certPem: readFileSync(admCrt, 'utf8'), keyPem: readFileSync(admKey, 'utf8') },
+    kubeletClient: { certPem: readFileSync(kcCrt, 'utf8'), keyPem: readFileSync(kcKey, 'utf8') },
     serviceAccountKeyPem: readFileSync(saKey, 'utf8'),
     serviceAccountPublicKeyPem: readFileSync(saPub, 'utf8'),
   };
