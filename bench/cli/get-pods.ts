@@ -3,11 +3,13 @@
  * with a warm discovery cache, run alternately many times; prints the medians and their ratio (no assertion).
  *   node --import tsx bench/cli/get-pods.ts [runs]
  * The skiff measured is the client verbs bundled with code splitting (what bin/skiff runs once the lead's
- * bundle uses `splitting: true`); pass SKIFF_ENTRY=path/to/skiff.mjs to measure another build.
+ * bundle uses `splitting: true`); pass SKIFF_ENTRY=path/to/skiff.mjs to measure another build, and
+ * SKIFF_BASELINE_ENTRY=path/to/other/skiff.mjs to time an earlier build in the same alternating runs (before/after
+ * under the same load). The load average is printed with the table: on a busy machine the numbers are inflated.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../test/integration/helpers/cluster.ts';
 import { buildCli } from '../../test/integration/cli-helpers.ts';
@@ -24,9 +26,12 @@ try {
     kubectl: ['kubectl', ['get', 'pods']],
     skiff: [process.execPath, [entry, 'get', 'pods']],
   };
+  const baseline = process.env['SKIFF_BASELINE_ENTRY'];
+  if (baseline) commands['skiff (baseline)'] = [process.execPath, [baseline, 'get', 'pods']];
+  const load0 = loadavg()[0]!;
   // Warm both discovery caches (they share ~/.kube/cache) and the OS file cache.
   for (const [cmd, args] of Object.values(commands)) spawnSync(cmd, args, { env });
-  const times: Record<string, number[]> = { kubectl: [], skiff: [] };
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
   for (let i = 0; i < runs; i++) {
     for (const [name, [cmd, args]] of Object.entries(commands)) {
       const t0 = process.hrtime.bigint();
@@ -41,15 +46,14 @@ try {
     return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   };
   const mk = median(times['kubectl']!);
-  const ms = median(times['skiff']!);
-  const rows = [
-    ['command', 'runs', 'median ms', 'min ms', 'max ms'],
-    ['kubectl get pods', String(runs), mk.toFixed(1), Math.min(...times['kubectl']!).toFixed(1), Math.max(...times['kubectl']!).toFixed(1)],
-    ['skiff get pods', String(runs), ms.toFixed(1), Math.min(...times['skiff']!).toFixed(1), Math.max(...times['skiff']!).toFixed(1)],
-  ];
+  const rows = [['command', 'runs', 'median ms', 'min ms', 'max ms']];
+  for (const [name, xs] of Object.entries(times)) rows.push([`${name} get pods`, String(runs), median(xs).toFixed(1), Math.min(...xs).toFixed(1), Math.max(...xs).toFixed(1)]);
   const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const r of rows) process.stdout.write(r.map((x, c) => x.padEnd(w[c]! + 2)).join('') + '\n');
-  process.stdout.write(`ratio skiff/kubectl (median): ${(ms / mk).toFixed(2)}\n`);
+  for (const name of Object.keys(times)) {
+    if (name !== 'kubectl') process.stdout.write(`ratio ${name}/kubectl (median): ${(median(times[name]!) / mk).toFixed(2)}\n`);
+  }
+  process.stdout.write(`load average (1 min) before/after: ${load0.toFixed(1)} / ${loadavg()[0]!.toFixed(1)}\n`);
 } finally {
   rmSync(home, { recursive: true, force: true });
   cli.cleanup();

@@ -278,12 +278,12 @@ export function parseLabels(s: string): Record<string, string> {
 }
 
 /** kubectl run's pod. */
-export function runPodObject(name: string, namespace: string | undefined, o: { image: string; labels: Record<string, string>; env: { name: string; value: string }[]; port: number; command: string[]; args: string[]; restart: string; stdin: boolean; tty: boolean; annotations: Record<string, string>; imagePullPolicy: string }): Obj {
+export function runPodObject(name: string, namespace: string | undefined, o: { image: string; labels: Record<string, string>; env: { name: string; value: string }[]; port: number; command: string[]; args: string[]; restart: string; stdin: boolean; tty: boolean; leaveStdinOpen?: boolean; annotations: Record<string, string>; imagePullPolicy: string }): Obj {
   const c = container(name, o.image, { command: o.command, args: o.args, port: o.port > 0 ? o.port : undefined, env: o.env });
   if (o.imagePullPolicy) c['imagePullPolicy'] = o.imagePullPolicy;
   if (o.stdin) {
     c['stdin'] = true;
-    c['stdinOnce'] = true;
+    if (!o.leaveStdinOpen) c['stdinOnce'] = true;
   }
   if (o.tty) c['tty'] = true;
   return {

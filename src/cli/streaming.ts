@@ -47,19 +47,55 @@ export function webSocketTarget(ctx: CliContext, path: string, query: [string, s
   return { url: u.toString(), options };
 }
 
+/** Where a session's streams go; by default the context's own. */
+export interface SessionStreams {
+  stdin?: NodeJS.ReadableStream;
+  /** Receives stdout; when write() returns false the session waits for 'drain' (a Writable). */
+  stdout?: { write(b: Uint8Array): boolean | unknown; once?(ev: 'drain', fn: () => void): unknown };
+  stderr?: { write(b: Uint8Array): unknown };
+}
+
+/** How a session ended: the remote exit code, and the Status message of a failure that is not an exit code. */
+export interface SessionResult {
+  exitCode: number;
+  failure?: string;
+}
+
 /** Runs an exec/attach session to completion and returns the remote command's exit code. */
-export function runRemoteCommand(ctx: CliContext, path: string, query: [string, string][], o: StreamOptions): Promise<number> {
+export async function runRemoteCommand(ctx: CliContext, path: string, query: [string, string][], o: StreamOptions): Promise<number> {
+  const r = await streamRemoteCommand(ctx, path, query, o);
+  if (r.failure !== undefined) ctx.err(`error: ${r.failure}\n`);
+  else if (r.exitCode !== 0) ctx.err(`command terminated with exit code ${r.exitCode}\n`);
+  return r.exitCode;
+}
+
+/**
+ * Runs an exec/attach session with `streams` (default: the context's) and resolves to how it ended, printing
+ * nothing of its own; rejects when the connection cannot be made (the server's Status as an ApiError). An
+ * aborted `signal` closes the connection.
+ */
+export function streamRemoteCommand(ctx: CliContext, path: string, query: [string, string][], o: StreamOptions & { streams?: SessionStreams; signal?: AbortSignal }): Promise<SessionResult> {
   const { url, options } = webSocketTarget(ctx, path, query);
   const ws = new WebSocket(url, ['v5.channel.k8s.io', 'v4.channel.k8s.io'], options);
-  const stdin = ctx.io.stdin as NodeJS.ReadStream;
+  const stdin = (o.streams?.stdin ?? ctx.io.stdin) as NodeJS.ReadStream;
+  const stdout: NonNullable<SessionStreams['stdout']> = o.streams?.stdout ?? (ctx.io.stdout as NonNullable<SessionStreams['stdout']>);
+  const stderr = o.streams?.stderr ?? ctx.io.stderr;
   let rawMode = false;
   let onResize: (() => void) | undefined;
-  let exitCode = 0;
-  let statusSeen = false;
-  return new Promise<number>((resolve, reject) => {
+  const result: SessionResult = { exitCode: 0 };
+  let onData: ((d: Buffer | string) => void) | undefined;
+  let onEnd: (() => void) | undefined;
+  return new Promise<SessionResult>((resolve, reject) => {
+    // Aborting ends the session at once; it then resolves with what was seen so far.
+    const onAbort = (): void => ws.terminate();
+    o.signal?.addEventListener('abort', onAbort);
+    if (o.signal?.aborted) onAbort();
     const cleanup = (): void => {
+      o.signal?.removeEventListener('abort', onAbort);
       if (rawMode && typeof stdin.setRawMode === 'function') stdin.setRawMode(false);
       if (onResize) process.stdout.off('resize', onResize);
+      if (onData) stdin.off('data', onData);
+      if (onEnd) stdin.off('end', onEnd);
       stdin.pause();
     };
     ws.on('unexpected-response', (_req, res) => {
@@ -93,12 +129,24 @@ export function runRemoteCommand(ctx: CliContext, path: string, query: [string, 
           stdin.setRawMode(true);
           rawMode = true;
         }
-        stdin.on('data', (d: Buffer | string) => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(Buffer.concat([Buffer.from([STDIN]), typeof d === 'string' ? Buffer.from(d) : d]));
-        });
-        stdin.on('end', () => {
+        onData = (d: Buffer | string) => {
+          if (ws.readyState !== WebSocket.OPEN) return;
+          ws.send(Buffer.concat([Buffer.from([STDIN]), typeof d === 'string' ? Buffer.from(d) : d]));
+          // Large inputs (cp uploads) must not pile up in the socket's buffer.
+          if (ws.bufferedAmount > 1 << 20) {
+            stdin.pause();
+            const wait = (): void => {
+              if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount <= 1 << 18) stdin.resume();
+              else setTimeout(wait, 5);
+            };
+            setTimeout(wait, 5);
+          }
+        };
+        onEnd = () => {
           if (v5 && ws.readyState === WebSocket.OPEN) ws.send(Buffer.from([CLOSE, STDIN]));
-        });
+        };
+        stdin.on('data', onData);
+        stdin.on('end', onEnd);
         stdin.resume();
       }
     });
@@ -106,33 +154,35 @@ export function runRemoteCommand(ctx: CliContext, path: string, query: [string, 
       if (data.length === 0) return;
       const ch = data[0]!;
       const payload = data.subarray(1);
-      if (ch === STDOUT) ctx.io.stdout.write(payload);
-      else if (ch === STDERR) ctx.io.stderr.write(payload);
+      if (ch === STDOUT) {
+        const ok = stdout.write(payload);
+        if (ok === false && typeof stdout.once === 'function') {
+          // Backpressure from a slow consumer (cp's untar): stop reading the socket until it drains.
+          ws.pause();
+          stdout.once('drain', () => ws.resume());
+        }
+      } else if (ch === STDERR) stderr.write(payload);
       else if (ch === ERROR && payload.length > 0) {
-        statusSeen = true;
         const text = payload.toString('utf8');
         try {
           const st = JSON.parse(text) as { status?: string; reason?: string; message?: string; details?: { causes?: { reason?: string; message?: string }[] } };
           if (st.status === 'Failure') {
             const code = st.reason === 'NonZeroExitCode' ? Number(st.details?.causes?.find((c) => c.reason === 'ExitCode')?.message ?? 1) : undefined;
-            if (code !== undefined) {
-              exitCode = code;
-              ctx.err(`command terminated with exit code ${code}\n`);
-            } else {
-              exitCode = 1;
-              ctx.err(`error: ${st.message ?? text}\n`);
+            if (code !== undefined) result.exitCode = code;
+            else {
+              result.exitCode = 1;
+              result.failure = st.message ?? text;
             }
           }
         } catch {
-          exitCode = 1;
-          ctx.err(`error: ${text}\n`);
+          result.exitCode = 1;
+          result.failure = text;
         }
       }
     });
     ws.on('close', () => {
       cleanup();
-      void statusSeen;
-      resolve(exitCode);
+      resolve(result);
     });
   });
 }

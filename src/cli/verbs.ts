@@ -40,6 +40,7 @@ export const verbs: readonly VerbEntry[] = [
   { name: 'exec', summary: 'Execute a command in a container', load: () => import('./commands/exec.ts') },
   { name: 'attach', summary: 'Attach to a running container', load: () => import('./commands/attach.ts') },
   { name: 'port-forward', summary: 'Forward one or more local ports to a pod', load: () => import('./commands/port-forward.ts') },
+  { name: 'cp', summary: 'Copy files and directories to and from containers', load: () => import('./commands/cp.ts') },
   { name: 'describe', summary: 'Show details of a specific resource or group of resources', load: () => import('./commands/describe.ts') },
   { name: 'api-resources', summary: 'Print the supported API resources on the server', load: () => import('./commands/api-resources.ts') },
   { name: 'api-versions', summary: 'Print the supported API versions on the server, in the form of "group/version"', load: () => import('./commands/api-versions.ts') },

@@ -7,7 +7,20 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import { parseSimpleYaml } from './kubeconfig-yaml.ts';
+
+let yamlLib: typeof import('yaml') | undefined;
+
+/**
+ * The full YAML library, loaded on first use and resolved from node_modules at run time: most kubeconfigs are
+ * read by parseSimpleYaml, and a CLI start should neither compile nor evaluate the library (bundlers leave this
+ * require alone, so it stays out of the start-up chunk).
+ */
+function yamlCodec(): typeof import('yaml') {
+  yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlLib;
+}
 
 /** A cluster entry (clientcmdapi.Cluster, kubeconfig spelling). */
 export interface KubeconfigCluster {
@@ -144,7 +157,8 @@ export function parseKubeconfig(text: string, opts: { source?: string; baseDir?:
   const where = opts.source ?? '<input>';
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    const simple = parseSimpleYaml(text);
+    doc = simple ? simple.value : yamlCodec().parse(text);
   } catch (e) {
     const msg = e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e);
     throw new KubeconfigError(`error loading config file "${where}": ${msg}`);
@@ -190,7 +204,7 @@ export function serializeKubeconfig(config: Kubeconfig): string {
   const { apiVersion, kind, clusters, contexts, users, preferences, ...rest } = config;
   const current = config['current-context'] ?? '';
   delete rest['current-context'];
-  return stringifyYaml({ apiVersion, clusters, contexts, 'current-context': current, kind, preferences: preferences ?? {}, users, ...rest });
+  return yamlCodec().stringify({ apiVersion, clusters, contexts, 'current-context': current, kind, preferences: preferences ?? {}, users, ...rest });
 }
 
 /**

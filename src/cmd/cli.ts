@@ -3,7 +3,7 @@
  * each verb takes its raw arguments and parses them itself with kubectl's flag grammar (src/cli/flags.ts), so
  * flags and error messages match kubectl. kubectl's global flags are also accepted before the verb.
  */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { verbs } from '../cli/verbs.ts';
 import type { GlobalOptions } from '../cli/context.ts';
 import { globalFlagSpecs, globalsFromFlags, processIO } from '../cli/context.ts';
@@ -37,8 +37,18 @@ export function registerClientCommands(program: Command): void {
   }
 }
 
-/** Runs the client verbs alone (no control plane in the import graph): the entry tests and benchmarks bundle. */
+/**
+ * Runs the client verbs alone (no control plane in the import graph): the entry tests and benchmarks bundle.
+ * A known verb preceded only by valid global flags runs straight away; anything else (help, no verb, unknown
+ * commands or options) goes through commander, loaded only then, for its messages.
+ */
 export async function runCli(argv: string[]): Promise<number> {
+  const fast = directVerb(argv.slice(2));
+  if (fast) {
+    const mod = await fast.verb.load();
+    return runVerb(fast.verb.name, mod, fast.args, { globals: fast.globals, io: processIO() });
+  }
+  const { Command, CommanderError } = await import('commander');
   const program = new Command('skiff').exitOverride().configureOutput({ outputError: (s, write) => write(s) });
   program.option('-v, --v <level>', 'log verbosity', '0');
   registerClientCommands(program);
@@ -52,6 +62,29 @@ export async function runCli(argv: string[]): Promise<number> {
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
 
+/** The verb to run without commander: the first argument that is not a global flag or its value, when it names a verb. */
+function directVerb(args: string[]): { verb: (typeof verbs)[number]; globals: GlobalOptions; args: string[] } | undefined {
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--' || a === '-h' || a === '--help') return undefined;
+    if (!a.startsWith('-') || a === '-') break;
+    if (!a.includes('=') && valueFlags.has(a)) i++;
+  }
+  const verb = i < args.length ? verbs.find((v) => v.name === args[i]) : undefined;
+  if (!verb) return undefined;
+  try {
+    const parsed = parseFlags(args.slice(0, i), globalFlagSpecs);
+    if (parsed.args.length > 0) return undefined;
+    return { verb, globals: globalsFromFlags(parsed.values, parsed.changed), args: args.slice(i + 1) };
+  } catch {
+    // An unknown or malformed flag before the verb: commander words that error.
+    return undefined;
+  }
+}
+
+const valueFlags = new Set(globalFlagSpecs.filter((f) => f.type !== 'bool').flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]));
+
 function userArgs(program: Command): string[] {
   // commander keeps the argv it parsed (node, script, …user args) on rawArgs; it is not in its typings.
   const raw = (program as unknown as { rawArgs?: string[] }).rawArgs ?? process.argv;
@@ -64,7 +97,6 @@ function userArgs(program: Command): string[] {
  * global flag's name its own meaning, as `config set-cluster --server` does).
  */
 function splitAtVerb(argv: string[], verb: string): { globals: GlobalOptions; args: string[] } {
-  const valueFlags = new Set(globalFlagSpecs.filter((f) => f.type !== 'bool').flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]));
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;

@@ -13,20 +13,83 @@ import type { CliContext } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { podForObject } from './logs.ts';
 
-interface Mapping {
+/** A local port and the pod port it forwards to. */
+export interface Mapping {
   local: number;
   remote: number;
 }
 
-/** Parses `8080:80`, `80`, `:80` into local and remote ports (remote names resolved later). */
-export function parsePortSpecs(specs: string[]): { local: number; remote: string }[] {
+/** kubectl's splitPort: `LOCAL:REMOTE`, else the same string for both (a third part is ignored, as kubectl does). */
+function splitPort(spec: string): [string, string] {
+  const parts = spec.split(':');
+  return parts.length === 2 ? [parts[0]!, parts[1]!] : [parts[0]!, parts[0]!];
+}
+
+interface ServicePortShape {
+  port?: number;
+  name?: string;
+  targetPort?: number | string;
+}
+
+/** The service object port-forward needs (`svc/x`). */
+export interface ServiceShape {
+  metadata?: { name?: string };
+  spec?: { clusterIP?: string; ports?: ServicePortShape[] };
+}
+
+function containerPortByName(pod: Pod, name: string): number {
+  for (const c of pod.spec?.containers ?? []) for (const p of c.ports ?? []) if (p.name === name) return p.containerPort;
+  throw new CliError(`Pod '${pod.metadata?.name ?? ''}' does not have a named port '${name}'`);
+}
+
+/**
+ * kubectl's translateServicePortToTargetPort (with a service) or convertPodNamedPortToNumber: rewrites each
+ * `[LOCAL:]REMOTE` so that REMOTE is the pod's port number (a service port maps to its targetPort, by number or
+ * by the container port's name; a headless service's port is used as is).
+ */
+export function translatePorts(specs: readonly string[], pod: Pod, svc?: ServiceShape): string[] {
+  return specs.map((spec) => {
+    let [local, remote] = splitPort(spec);
+    if (!svc) {
+      const container = /^[+-]?\d+$/.test(remote) ? remote : String(containerPortByName(pod, remote));
+      return local !== remote ? `${local}:${container}` : container;
+    }
+    let portnum: number;
+    if (/^[+-]?\d+$/.test(remote)) portnum = Number(remote);
+    else {
+      const named = (svc.spec?.ports ?? []).find((p) => p.name === remote);
+      if (!named) throw new CliError(`Service '${svc.metadata?.name ?? ''}' does not have a named port '${remote}'`);
+      portnum = named.port ?? 0;
+      if (local === remote) local = String(portnum);
+    }
+    if (portnum < 0 || portnum > 65535) throw new CliError(`port ${spec} is not a valid port number`);
+    const sp = (svc.spec?.ports ?? []).find((p) => p.port === portnum);
+    if (!sp) throw new CliError(`Service ${svc.metadata?.name ?? ''} does not have a service port ${portnum}`);
+    let container: number;
+    if (svc.spec?.clusterIP === 'None') container = portnum;
+    else if (typeof sp.targetPort === 'string' && !/^\d+$/.test(sp.targetPort)) container = containerPortByName(pod, sp.targetPort);
+    else container = Number(sp.targetPort ?? 0) || (sp.port ?? 0);
+    remote = String(container);
+    return local !== remote ? `${local}:${remote}` : remote;
+  });
+}
+
+/** client-go's parsePorts: `[LOCAL:]REMOTE` numbers (an empty LOCAL picks a free port), with its error texts. */
+export function parsePortSpecs(specs: readonly string[]): Mapping[] {
+  const uint16 = (s: string, what: string): number => {
+    if (!/^\d+$/.test(s)) throw new CliError(`error parsing ${what} port '${s}': strconv.ParseUint: parsing ${JSON.stringify(s)}: invalid syntax`);
+    const n = Number(s);
+    if (n > 65535) throw new CliError(`error parsing ${what} port '${s}': strconv.ParseUint: parsing ${JSON.stringify(s)}: value out of range`);
+    return n;
+  };
   return specs.map((s) => {
     const parts = s.split(':');
     if (parts.length > 2) throw new CliError(`invalid port format '${s}'`);
     const [l, r] = parts.length === 2 ? [parts[0]!, parts[1]!] : [parts[0]!, parts[0]!];
-    const local = l === '' ? 0 : Number(l);
-    if (!Number.isInteger(local) || local < 0 || local > 65535) throw new CliError(`Error parsing local port '${l}': strconv.ParseUint: parsing "${l}": invalid syntax`);
-    return { local, remote: r };
+    const local = l === '' ? 0 : uint16(l, 'local');
+    const remote = uint16(r, 'remote');
+    if (remote === 0) throw new CliError('remote port must be > 0');
+    return { local, remote };
   });
 }
 
@@ -41,18 +104,16 @@ export const command: VerbCommand = {
   async run(ctx, f) {
     if (f.args.length < 2) throw new CliError('TYPE/NAME and list of ports are required for port-forward\nSee \'kubectl port-forward -h\' for help and examples');
     const target = f.args[0]!.includes('/') ? f.args[0]! : `pods/${f.args[0]!}`;
-    const specs = parsePortSpecs(f.args.slice(1));
     const ns = ctx.namespace();
-    let servicePorts: { port?: number; name?: string; targetPort?: number | string }[] | undefined;
     const [type, name] = target.split('/', 2) as [string, string];
     const r = await ctx.discovery().resolveOne(type);
+    let svc: ServiceShape | undefined;
     if (r.group === '' && r.kind === 'Service') {
-      const svc = (await ctx.rest().request<{ spec?: { ports?: { port?: number; name?: string; targetPort?: number | string }[] } }>({ path: `/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(name)}` })).body;
-      servicePorts = svc.spec?.ports ?? [];
+      svc = (await ctx.rest().request<ServiceShape>({ path: `/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(name)}` })).body;
     }
     const pod = await podForObject(ctx, target, ns);
+    const mappings = parsePortSpecs(translatePorts(f.args.slice(1), pod, svc));
     if (pod.status?.phase !== 'Running') throw new CliError(`unable to forward port because pod is not running. Current status=${pod.status?.phase ?? ''}`);
-    const mappings: Mapping[] = specs.map((s) => ({ local: s.local, remote: resolveRemote(pod, s.remote, servicePorts) }));
     const addresses = (f.values['address'] as string[]).flatMap((a) => (a === 'localhost' ? ['127.0.0.1', '::1'] : [a]));
     const servers: net.Server[] = [];
     for (const m of mappings) {
