@@ -1,6 +1,7 @@
 // API server benchmark: a real `skiff server` (SQLite engine) on 127.0.0.1 driven over keep-alive HTTP.
-// Prints a table of measured numbers beside the targets of issue 3.
+// Prints a table of measured numbers beside the targets of issues 3 and 4.
 //   node --import tsx bench/apiserver/apiserver-bench.ts [--pods 10000] [--clients 64] [--watchers 100]
+//     [--patch-ops 6400] [--apply-ops 6400]   (0 skips the strategic-merge / server-side apply rows)
 import https from 'node:https';
 import type http from 'node:http';
 import { parse as parseYaml } from 'yaml';
@@ -20,6 +21,8 @@ const WATCHERS = arg('watchers', 100);
 const GET_SECONDS = arg('get-seconds', 5);
 const WATCH_WRITES = arg('watch-writes', 3000);
 const WATCH_RATE = arg('watch-rate', 1000);
+const PATCH_OPS = arg('patch-ops', 6400);
+const APPLY_OPS = arg('apply-ops', 6400);
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 let agent: https.Agent;
@@ -68,6 +71,55 @@ function podBody(i: number): string {
     metadata: { name: `bench-${i}`, labels: { app: 'bench', shard: String(i % 10) } },
     spec: { containers: [{ name: 'c', image: 'registry.local/app:1.0', ports: [{ containerPort: 8080 }], resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
   });
+}
+
+/** A Deployment with ten containers (five env vars and a port each); `gen` varies every container's image. */
+function deploymentManifest(name: string, gen: number): Record<string, unknown> {
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment',
+    metadata: { name, labels: { app: name } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: Array.from({ length: 10 }, (_, c) => ({
+            name: `c${c}`, image: `registry.local/app-${c}:${gen}`,
+            ports: [{ containerPort: 8000 + c, protocol: 'TCP' }],
+            env: Array.from({ length: 5 }, (_, e) => ({ name: `E${e}`, value: `${c}-${e}` })),
+            resources: { requests: { cpu: '10m', memory: '16Mi' } },
+          })),
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Runs `ops` writes, each client on its own Deployment (so the rate is the server's, not a retry storm on one object),
+ * and returns the rate and the sorted latencies.
+ */
+async function writeRows(ops: number, op: (client: number, n: number) => Promise<{ status: number; body: string }>, ok: number): Promise<{ rate: number; lat: number[]; errors: number; sample: string }> {
+  const lat: number[] = [];
+  let errors = 0;
+  let sample = '';
+  const perClient = Math.ceil(ops / CLIENTS);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, w) => {
+    for (let n = 0; n < perClient; n++) {
+      const s = performance.now();
+      const r = await op(w, n);
+      lat.push(performance.now() - s);
+      if (r.status !== ok) {
+        errors++;
+        sample ||= `${r.status} ${r.body.slice(0, 200)}`;
+      }
+    }
+  }));
+  const secs = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return { rate: lat.length / secs, lat, errors, sample };
 }
 
 async function runPool(total: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
@@ -153,6 +205,30 @@ async function main(): Promise<void> {
   rows.push([`LIST ${PODS} pods, JSON (median of 5)`, `${pct(listTimes, 50).toFixed(0)} ms`, '≤ 300 ms']);
   rows.push([`LIST ${PODS} pods, Table (median of 5)`, `${pct(tableTimes, 50).toFixed(0)} ms`, '≤ 300 ms']);
   rows.push([`RSS with ${PODS} pods`, `${rssMb(proc.pid!).toFixed(0)} MB`, '']);
+
+  // Strategic-merge patches and server-side applies on Deployments with 10 containers (issue 4).
+  if (PATCH_OPS > 0 || APPLY_OPS > 0) {
+    const deployPath = '/apis/apps/v1/namespaces/default/deployments';
+    await runPool(CLIENTS, CLIENTS, async (w) => {
+      const r = await request(base, 'POST', deployPath, JSON.stringify(deploymentManifest(`smp-${w}`, 0)));
+      if (r.status !== 201) throw new Error(`deployment create: ${r.status} ${r.body}`);
+    });
+    if (PATCH_OPS > 0) {
+      // kubectl set image's shape: one container by merge key, plus an env var changed inside another.
+      const r = await writeRows(PATCH_OPS, (w, n) => request(base, 'PATCH', `${deployPath}/smp-${w}`, JSON.stringify({
+        spec: { template: { spec: { containers: [{ name: `c${n % 10}`, image: `registry.local/app-${n % 10}:p${n}` }, { name: `c${(n + 5) % 10}`, env: [{ name: 'E0', value: `v${n}` }] }] } } },
+      }), { 'Content-Type': 'application/strategic-merge-patch+json' }), 200);
+      rows.push([`strategic-merge patches/s (${CLIENTS} clients, Deployment with 10 containers)`, `${r.rate.toFixed(0)}/s${r.errors ? ` (${r.errors} errors: ${r.sample})` : ''}`, '']);
+      rows.push(['strategic-merge patch latency p50 / p99', `${pct(r.lat, 50).toFixed(1)} / ${pct(r.lat, 99).toFixed(1)} ms`, 'p99 ≤ 50 ms']);
+    }
+    if (APPLY_OPS > 0) {
+      // kubectl apply --server-side's shape: the whole manifest, JSON text, one field manager per client.
+      const r = await writeRows(APPLY_OPS, (w, n) => request(base, 'PATCH', `${deployPath}/smp-${w}?fieldManager=bench-${w}&force=true`,
+        JSON.stringify(deploymentManifest(`smp-${w}`, n + 1)), { 'Content-Type': 'application/apply-patch+yaml' }), 200);
+      rows.push([`server-side applies/s (${CLIENTS} clients, Deployment with 10 containers)`, `${r.rate.toFixed(0)}/s${r.errors ? ` (${r.errors} errors: ${r.sample})` : ''}`, '']);
+      rows.push(['server-side apply latency p50 / p99', `${pct(r.lat, 50).toFixed(1)} / ${pct(r.lat, 99).toFixed(1)} ms`, 'p99 ≤ 50 ms']);
+    }
+  }
 
   // Watch delivery: WATCHERS watchers on configmaps while writing WATCH_RATE/s.
   const sentAt = new Map<string, number>();

@@ -98,6 +98,68 @@ describe('kubectl writes against skiff server', () => {
     assert.deepEqual((await getJson('cm', 'ssa')).data, { a: '9' });
   });
 
+  it('server-side apply takes over from client-side apply (csaupgrade) and removes what the manifest dropped', async () => {
+    const manifest = (image: string, env: string, sidecar: boolean): string => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: mig, labels: {app: mig}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: mig}}
+  template:
+    metadata: {labels: {app: mig}}
+    spec:
+      containers:
+      - name: main
+        image: ${image}
+        env: [${env}]
+${sidecar ? '      - {name: sidecar, image: busybox}\n' : ''}`;
+    const f = tempFile(dir, 'mig.yaml', manifest('nginx:1', '{name: A, value: "1"}, {name: B, value: "2"}', true));
+    assert.equal((await k(['apply', '-f', f])).stdout.trim(), 'deployment.apps/mig created');
+    // The manifest changes a value client-side apply set, drops an env var and a container: no conflict with
+    // kubectl-client-side-apply, and what was dropped goes.
+    writeFileSync(f, manifest('nginx:2', '{name: A, value: "1"}', false));
+    const ssa = await k(['apply', '--server-side', '-f', f]);
+    assert.equal(ssa.code, 0, ssa.stderr);
+    assert.equal(ssa.stdout.trim(), 'deployment.apps/mig serverside-applied');
+    const d = await getJson('deploy', 'mig');
+    assert.deepEqual(d.spec.template.spec.containers.map((c) => `${c.name}=${c.image}`), ['main=nginx:2']);
+    assert.deepEqual(d.spec.template.spec.containers[0]!.env, [{ name: 'A', value: '1' }]);
+    const managers = (d.metadata.managedFields ?? []).map((m) => `${m.manager}/${m.operation}`);
+    assert.ok(managers.includes('kubectl/Apply'), managers.join());
+    assert.ok(!managers.includes('kubectl-client-side-apply/Update'), managers.join());
+    // The last-applied annotation follows what was applied, so a later client-side apply diffs against it.
+    const last = JSON.parse(d.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] ?? '{}') as Obj;
+    assert.deepEqual(last.spec.template.spec.containers.map((c) => c.image), ['nginx:2']);
+
+    // A field someone else changed since is still a conflict, naming that manager.
+    const cm = tempFile(dir, 'mig-cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mig}\ndata: {a: "1", b: "2"}\n');
+    assert.equal((await k(['apply', '-f', cm])).code, 0);
+    assert.equal((await k(['patch', 'cm', 'mig', '--type=merge', '-p', '{"data":{"b":"3"}}'])).code, 0);
+    const changed = tempFile(dir, 'mig-cm2.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mig}\ndata: {a: "5", b: "4"}\n');
+    const conflict = await k(['apply', '--server-side', '-f', changed]);
+    assert.equal(conflict.code, 1);
+    assert.match(conflict.stderr, /Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: \.data\.b/);
+    assert.deepEqual((await getJson('cm', 'mig')).data, { a: '1', b: '3' });
+  });
+
+  it('credits the fields of an object without managedFields to before-first-apply', async () => {
+    const cm = tempFile(dir, 'bfa.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bfa}\ndata: {a: "1", b: "2"}\n');
+    assert.equal((await k(['create', '-f', cm])).code, 0);
+    // An explicit single empty entry resets managedFields (upstream's way to stop tracking).
+    const reset = await k(['patch', 'cm', 'bfa', '--type=json', '-p', '[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]']);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.equal((await getJson('cm', 'bfa')).metadata.managedFields, undefined);
+    const applied = tempFile(dir, 'bfa-apply.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bfa}\ndata: {a: "9"}\n');
+    const conflict = await k(['apply', '--server-side', '--field-manager=tool', '-f', applied]);
+    assert.equal(conflict.code, 1);
+    assert.match(conflict.stderr, /conflict with "before-first-apply" using v1: \.data\.a/);
+    const forced = await k(['apply', '--server-side', '--field-manager=tool', '--force-conflicts', '-f', applied]);
+    assert.equal(forced.code, 0, forced.stderr);
+    const got = await getJson('cm', 'bfa');
+    assert.deepEqual(got.data, { a: '9', b: '2' });
+    assert.deepEqual((got.metadata.managedFields ?? []).map((m) => `${m.manager}/${m.operation}`).sort(), ['before-first-apply/Update', 'tool/Apply']);
+  });
+
   it('dry run persists nothing and diff shows the change', async () => {
     const f = join(dir, 'app.yaml');
     writeFileSync(f, deployment({ image: 'nginx:1.27', replicas: 4 }));

@@ -78,7 +78,7 @@ after(async () => {
   await server?.stop();
 });
 
-function statefulSet(name: string, o: { replicas: number; outcome?: PodOutcome; policy?: 'OrderedReady' | 'Parallel'; claims?: boolean }): string {
+function statefulSet(name: string, o: { replicas: number; outcome?: PodOutcome; policy?: 'OrderedReady' | 'Parallel'; claims?: boolean; retention?: { whenDeleted: string; whenScaled: string } }): string {
   const sts: StatefulSet = {
     apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace: 'default' },
     spec: {
@@ -86,6 +86,7 @@ function statefulSet(name: string, o: { replicas: number; outcome?: PodOutcome; 
       selector: { matchLabels: { app: name } },
       template: { metadata: { labels: { app: name, 'fake-outcome': o.outcome ?? 'run' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.26' }] } },
       volumeClaimTemplates: o.claims ? [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }] : undefined,
+      persistentVolumeClaimRetentionPolicy: o.retention,
     },
   };
   return JSON.stringify(sts);
@@ -178,6 +179,36 @@ describe('StatefulSet controller', () => {
     await waitFor(async () => (await getSts('slow')).status?.replicas === 1, { timeoutMs: 45_000, what: 'ordered status' });
     assert.deepEqual((await listPods('app=slow')).map((p) => p.metadata?.name), ['slow-0']);
     await ok(['delete', 'statefulset/slow', 'statefulset/fast']);
+  });
+
+  it('owns claims as persistentVolumeClaimRetentionPolicy says: gone with a scaled-down pod and with the set, or retained', async () => {
+    const claims = async (set: string): Promise<PersistentVolumeClaim[]> => (await api.resource<PersistentVolumeClaim>(pvcDef).list({ namespace: 'default' })).items
+      .filter((c) => c.metadata?.name?.startsWith(`data-${set}-`)).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+    const owners = (c: PersistentVolumeClaim): string[] => (c.metadata?.ownerReferences ?? []).map((r) => `${r.kind}/${r.name}${r.controller ? ' (controller)' : ''}`);
+    await ok(['create', '-f', '-'], statefulSet('drop', { replicas: 2, claims: true, retention: { whenDeleted: 'Delete', whenScaled: 'Delete' } }));
+    await ok(['create', '-f', '-'], statefulSet('keep', { replicas: 2, claims: true, retention: { whenDeleted: 'Retain', whenScaled: 'Retain' } }));
+    await ok(['rollout', 'status', 'statefulset/drop', '--timeout=120s']);
+    await ok(['rollout', 'status', 'statefulset/keep', '--timeout=120s']);
+    assert.deepEqual((await claims('drop')).map(owners), [['StatefulSet/drop (controller)'], ['StatefulSet/drop (controller)']]);
+    assert.deepEqual((await claims('keep')).map(owners), [[], []]);
+
+    // Scale-down: drop-1's claim passes to its pod and goes with it; keep-1's stays.
+    await ok(['scale', 'statefulset/drop', 'statefulset/keep', '--replicas=1']);
+    await waitFor(async () => (await claims('drop')).length === 1, { timeoutMs: 60_000, what: 'the scaled-down pod\'s claim collected' });
+    await waitFor(async () => (await listPods('app=keep')).length === 1, { timeoutMs: 60_000, what: 'keep scaled down' });
+    assert.deepEqual((await claims('drop')).map((c) => c.metadata?.name), ['data-drop-0']);
+    assert.deepEqual((await claims('keep')).map((c) => c.metadata?.name), ['data-keep-0', 'data-keep-1']);
+
+    // Scaling up again reuses a retained claim, and a new claim of the deleting set is owned by it again.
+    await ok(['scale', 'statefulset/drop', '--replicas=2']);
+    await ok(['rollout', 'status', 'statefulset/drop', '--timeout=120s']);
+    assert.deepEqual((await claims('drop')).map(owners), [['StatefulSet/drop (controller)'], ['StatefulSet/drop (controller)']]);
+
+    // Deleting the sets: whenDeleted=Delete takes the claims along, Retain keeps them.
+    await ok(['delete', 'statefulset/drop', 'statefulset/keep']);
+    await waitFor(async () => (await claims('drop')).length === 0, { timeoutMs: 60_000, what: 'the deleted set\'s claims collected' });
+    await waitFor(async () => (await listPods('app=keep')).length === 0, { timeoutMs: 60_000, what: 'keep pods collected' });
+    assert.deepEqual((await claims('keep')).map((c) => c.metadata?.name), ['data-keep-0', 'data-keep-1']);
   });
 });
 

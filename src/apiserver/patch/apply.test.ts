@@ -205,6 +205,64 @@ describe('updateManagedFields', () => {
   });
 });
 
+describe('client-side apply to server-side apply (apimachinery lastAppliedManager, lastAppliedUpdater, skipNonApplied)', () => {
+  const LAST = 'kubectl.kubernetes.io/last-applied-configuration';
+  const cm = (data: Obj, annotations?: Obj): Obj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mig', namespace: 'default', ...(annotations ? { annotations } : {}) }, data });
+  const ssa = (live: Obj | null, cfg: Obj, manager: string, force = false): { object: Obj; conflicts: { manager: string; path: string[] }[] } =>
+    applyPatch(live, cfg, { gvk: cmGvk, manager, now: 1_700_000_000_500, force });
+  /** What `kubectl apply` (client-side) stores: the object with its annotation, owned by kubectl-client-side-apply. */
+  function csaApplied(data: Obj): Obj {
+    const annotation = `${JSON.stringify({ apiVersion: 'v1', data, kind: 'ConfigMap', metadata: { annotations: {}, name: 'mig', namespace: 'default' } })}\n`;
+    return updateRaw(null, cm(data, { [LAST]: annotation }), { gvk: cmGvk, manager: 'kubectl-client-side-apply', now: 1_700_000_000_000 }) as Obj;
+  }
+
+  it('lets kubectl take over fields whose live value is still the last-applied one, without a conflict', () => {
+    const live = csaApplied({ a: '1', b: '2' });
+    const { object, conflicts } = ssa(live, cm({ a: '5' }), 'kubectl');
+    assert.deepEqual(conflicts, []);
+    assert.deepEqual(object['data'], { a: '5', b: '2' });
+    const owners: Record<string, FieldSet> = Object.fromEntries(entries(object).map((e) => [e['manager'] as string, [...decodeManagedFields([e]).values()][0]!.set]));
+    assert.ok(owners['kubectl']!.has(['f:data', 'f:a']));
+    assert.ok(!owners['kubectl-client-side-apply']!.has(['f:data', 'f:a']), 'the forced field leaves the client-side manager');
+    assert.ok(owners['kubectl-client-side-apply']!.has(['f:data', 'f:b']));
+  });
+
+  it('keeps the conflict for another manager, and for a field changed since the last client-side apply', () => {
+    const live = csaApplied({ a: '1', b: '2' });
+    // Any manager other than `kubectl` gets the ordinary conflict.
+    assert.deepEqual(ssa(live, cm({ a: '5' }), 'helm').conflicts.map((c) => `${(JSON.parse(c.manager) as { manager: string }).manager} ${pathString(c.path)}`), ['kubectl-client-side-apply .data.a']);
+    // b was edited by someone else after the client-side apply: that conflict stays, a's is allowed.
+    const edited = updateRaw(live, { ...live, data: { a: '1', b: '3' } }, { gvk: cmGvk, manager: 'kubectl-edit', now: 1_700_000_000_100 }) as Obj;
+    const r = ssa(edited, cm({ a: '5', b: '4' }), 'kubectl');
+    assert.deepEqual(r.conflicts.map((c) => `${(JSON.parse(c.manager) as { manager: string }).manager} ${pathString(c.path)}`), ['kubectl-edit .data.b']);
+    assert.deepEqual(r.object['data'], { a: '1', b: '3' }, 'a conflict leaves the object as it was');
+  });
+
+  it('rewrites an existing last-applied annotation to what kubectl applied, and adds none otherwise', () => {
+    const live = csaApplied({ a: '1', b: '2' });
+    const { object } = ssa(live, { ...cm({ z: '<&>', a: '1' }), metadata: { name: 'mig', annotations: { note: 'x' } } }, 'kubectl');
+    assert.equal(object['metadata']['annotations'][LAST], '{"apiVersion":"v1","data":{"a":"1","z":"\\u003c\\u0026\\u003e"},"kind":"ConfigMap","metadata":{"annotations":{"note":"x"},"name":"mig"}}\n');
+    assert.equal(object['metadata']['annotations']['note'], 'x');
+    assert.equal(ssa(live, cm({ a: '1' }), 'other').object['metadata']['annotations'][LAST], live['metadata']['annotations'][LAST]);
+    const fresh = ssa(null, cm({ a: '1' }), 'kubectl').object;
+    assert.equal(fresh['metadata']['annotations'], undefined);
+  });
+
+  it('credits the fields of an object without managedFields to before-first-apply at its first apply', () => {
+    const live = cm({ a: '1', b: '2' }, { keep: 'me' });
+    const { object, conflicts } = ssa(live, cm({ a: '9', c: '3' }), 'tool');
+    assert.deepEqual(conflicts.map((c) => `${(JSON.parse(c.manager) as { manager: string }).manager} ${pathString(c.path)}`), ['before-first-apply .data.a']);
+    assert.deepEqual(object['data'], { a: '1', b: '2' });
+    const forced = ssa(live, cm({ a: '9', c: '3' }), 'tool', true).object;
+    assert.deepEqual(forced['data'], { a: '9', b: '2', c: '3' });
+    const bfa = entries(forced).find((e) => e.manager === 'before-first-apply')!;
+    assert.equal(bfa.operation, 'Update');
+    assert.deepEqual(bfa.fieldsV1, { 'f:data': { 'f:b': {} }, 'f:metadata': { 'f:annotations': { '.': {}, 'f:keep': {} } } });
+    // An apply that changes nothing of theirs shares ownership and keeps the placeholder entry.
+    assert.deepEqual(ssa(live, cm({ a: '1' }), 'tool').conflicts, []);
+  });
+});
+
 describe('managed fields encoding', () => {
   it('round-trips FieldsV1 and sorts entries as upstream (Apply first, then by time)', () => {
     const fields = { 'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } }, 'f:spec': { 'f:ports': { 'k:{"port":80,"protocol":"TCP"}': { '.': {}, 'f:port': {} } } } };

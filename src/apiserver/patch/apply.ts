@@ -73,12 +73,17 @@ function childNode(node: TypeNode | undefined, key: string): TypeNode | undefine
   return node === undefined || node.kind === 'untyped' ? undefined : node.child(key);
 }
 
-const sortedKeysCache = new WeakMap<TypeNode, string[]>();
-/** The list-map keys in name order (the order of their serialization in FieldsV1). */
-function sortedMapKeys(node: TypeNode): string[] {
+/** A list's map keys in name order (the order of their serialization in FieldsV1), with their quoted names. */
+interface MapKeys {
+  names: string[];
+  quoted: string[];
+}
+const sortedKeysCache = new WeakMap<TypeNode, MapKeys>();
+function sortedMapKeys(node: TypeNode): MapKeys {
   let keys = sortedKeysCache.get(node);
   if (keys === undefined) {
-    keys = [...(node.meta.listMapKeys ?? [])].sort();
+    const names = [...(node.meta.listMapKeys ?? [])].sort();
+    keys = { names, quoted: names.map((n) => JSON.stringify(n)) };
     sortedKeysCache.set(node, keys);
   }
   return keys;
@@ -86,6 +91,16 @@ function sortedMapKeys(node: TypeNode): string[] {
 
 /** Path elements of list-map items, per item object (one request walks the same items several times). */
 const peCache = new WeakMap<object, { node: TypeNode; pe: string }>();
+
+/** Records the path element of an item built from another (merged, pruned), so it is not serialized again. */
+function samePE(node: TypeNode, from: unknown, to: unknown): void {
+  if (from === to || !isObject(to) || !isObject(from)) return;
+  const hit = peCache.get(from);
+  if (hit === undefined || hit.node !== node) return;
+  // A prune may drop a key field (protocol then reads as its default): only identical keys share the element.
+  for (const k of sortedMapKeys(node).names) if (from[k] !== to[k]) return;
+  peCache.set(to, hit);
+}
 
 /** listItemToPathElement: map lists by their keys (a missing protocol key defaults to TCP as upstream's schema says). */
 function itemPE(node: TypeNode, item: unknown, i: number): string {
@@ -103,21 +118,26 @@ function itemPE(node: TypeNode, item: unknown, i: number): string {
   return indexPE(i);
 }
 
+/** A key value as Go's JSON encoder writes it; strings without characters to escape skip JSON.stringify. */
+function keyValueJson(v: unknown): string {
+  if (typeof v === 'number' && Number.isInteger(v)) return String(v);
+  if (typeof v === 'string' && /^[\w .:/@+=,-]*$/.test(v)) return `"${v}"`;
+  return JSON.stringify(v);
+}
+
 function mapItemPE(node: TypeNode, item: JsonMap, i: number): string {
-  {
-    const keys = sortedMapKeys(node);
-    if (keys.length === 0) return indexPE(i);
-    let out = 'k:{';
-    for (let j = 0; j < keys.length; j++) {
-      const name = keys[j]!;
-      let v: unknown;
-      if (Object.hasOwn(item, name)) v = item[name];
-      else if (name === 'protocol') v = 'TCP';
-      else throw new PatchError(`element ${i}: associative list with keys has an element that omits key field ${JSON.stringify(name)} (and doesn't have default value)`, 'Invalid');
-      out += `${j > 0 ? ',' : ''}${JSON.stringify(name)}:${JSON.stringify(v)}`;
-    }
-    return `${out}}`;
+  const { names, quoted } = sortedMapKeys(node);
+  if (names.length === 0) return indexPE(i);
+  let out = 'k:{';
+  for (let j = 0; j < names.length; j++) {
+    const name = names[j]!;
+    let v: unknown;
+    if (Object.hasOwn(item, name)) v = item[name];
+    else if (name === 'protocol') v = 'TCP';
+    else throw new PatchError(`element ${i}: associative list with keys has an element that omits key field ${quoted[j]!} (and doesn't have default value)`, 'Invalid');
+    out += `${j > 0 ? ',' : ''}${quoted[j]!}:${keyValueJson(v)}`;
   }
+  return `${out}}`;
 }
 
 /** Indexes list items by path element; `strict` rejects duplicates (an apply configuration may not repeat an item). */
@@ -309,7 +329,9 @@ function mergeLists(l: unknown[], r: unknown[], node: TypeNode, path: string[]):
   const elem = node.elem;
   function item(pe: string, lv: unknown, rv: unknown): void {
     path.push(pe);
-    out.push(mergeValues(lv, rv, elem, path));
+    const v = mergeValues(lv, rv, elem, path);
+    samePE(node, lv ?? rv, v);
+    out.push(v);
     path.pop();
   }
   let li = 0;
@@ -374,7 +396,9 @@ function prune(v: unknown, node: TypeNode | undefined, last: FieldSet, owned: re
       const below = ownedBelow(owned, pe);
       if (last.members.has(pe) && !ownsMember(owned, pe) && below.length === 0) return;
       const sub = last.children.get(pe);
-      out.push(sub === undefined ? item : prune(item, node.elem, sub, below));
+      const kept = sub === undefined ? item : prune(item, node.elem, sub, below);
+      samePE(node, item, kept);
+      out.push(kept);
     });
     return out;
   }
@@ -467,11 +491,23 @@ function settle(managed: Managed, self: string, comparison: Comparison, force: b
   return conflicts;
 }
 
+/** The annotation client-side apply keeps its last applied configuration in. */
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+/** The manager whose server-side applies take over from (and keep in step with) client-side apply, as upstream. */
+const KUBECTL_MANAGER = 'kubectl';
+/** The manager that owns the fields of an object without managedFields at its first apply (skipNonAppliedManager). */
+export const BEFORE_FIRST_APPLY_MANAGER = 'before-first-apply';
+/** apimachinery's TotalAnnotationSizeLimitB: a last-applied annotation that would exceed it is dropped instead. */
+const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+
 /**
  * Server-side apply of `applied` (the parsed apply-patch body) onto `live` (null: the object does not exist yet).
  * Returns the merged object with its managedFields; when other managers own fields the apply would change and
  * `force` is not set, returns the live object unchanged and the conflicts (see applyConflictStatus). Throws
- * PatchError for a body that is not an apply configuration of the kind.
+ * PatchError for a body that is not an apply configuration of the kind. Follows apimachinery's default chain around
+ * the merge: an object without managedFields first credits its fields to `before-first-apply`; the `kubectl`
+ * manager may take over, without conflict, fields whose live value still matches the client-side apply
+ * annotation, and keeps that annotation (when present) equal to what it applied.
  */
 export function applyPatch(live: object | null, applied: object, opts: ApplyOptions): ApplyResult {
   if (!isObject(applied)) throw new PatchError('error decoding YAML: the apply patch must be an object', 'BadRequest');
@@ -487,12 +523,38 @@ export function applyPatch(live: object | null, applied: object, opts: ApplyOpti
     throw new PatchError('metadata.managedFields must be nil', 'BadRequest');
   }
   const liveObj = live === null ? null : (live as JsonMap);
+  let liveManaged: unknown = metadataOf(liveObj)?.['managedFields'];
   let managed: Managed;
   try {
-    managed = decodeManagedFields(metadataOf(liveObj)?.['managedFields']);
+    managed = decodeManagedFields(liveManaged);
   } catch (e) {
     throw new PatchError(`failed to decode managed fields: ${(e as Error).message}`, 'Invalid');
   }
+  if (liveObj !== null && managed.size === 0) {
+    // skipNonAppliedManager: whatever the object holds before its first tracked apply belongs to a placeholder
+    // manager, so that an apply conflicts with (rather than silently overwrites) those values.
+    const credited = updateManagedFields({}, withoutManagedFields(liveObj), { gvk: opts.gvk, manager: BEFORE_FIRST_APPLY_MANAGER, ...(opts.now !== undefined ? { now: opts.now } : {}) });
+    liveManaged = metadataOf(credited)?.['managedFields'];
+    managed = decodeManagedFields(liveManaged);
+  }
+  let r = mergeApplied(liveObj, managed, applied, opts, opts.force === true);
+  if (r.conflicts.length > 0 && opts.force !== true) {
+    if (opts.manager !== KUBECTL_MANAGER || liveObj === null) return r;
+    // lastAppliedManager: conflicts on fields that client-side apply last set, and that still hold that value,
+    // are the same intent moving to server-side apply.
+    const allowed = allowedConflictsFromLastApplied(liveObj, opts.gvk);
+    if (allowed === undefined) return r;
+    const remaining = r.conflicts.filter((c) => !allowed.has(c.path));
+    if (remaining.length > 0) return { object: r.object, conflicts: remaining };
+    r = { object: mergeApplied(liveObj, decodeManagedFields(liveManaged), applied, opts, true).object, conflicts: [] };
+  }
+  if (opts.manager === KUBECTL_MANAGER) r = { ...r, object: syncLastApplied(r.object, applied as JsonMap) };
+  return r;
+}
+
+/** The merge, ownership settlement and pruning of one apply; `managed` (decoded, then changed here) is the owners before it. */
+function mergeApplied(liveObj: JsonMap | null, managed: Managed, applied: JsonMap, opts: ApplyOptions, force: boolean): ApplyResult {
+  const version = apiVersionOf(opts.gvk.group, opts.gvk.version);
   const node = typeNodeFor(opts.gvk);
   const base = withoutManagedFields(liveObj);
   const id = managerIdentifier({ manager: opts.manager, operation: 'Apply', apiVersion: version, subresource: opts.subresource });
@@ -512,8 +574,8 @@ export function applyPatch(live: object | null, applied: object, opts: ApplyOpti
     merged = prune(merged, node, previous.set, [...managed.values()].map((e) => e.set)) as JsonMap;
   }
   const comparison = compareObjects(base, merged, node);
-  const conflicts = settle(managed, id, comparison, opts.force === true);
-  if (conflicts.length > 0 && opts.force !== true) return { object: liveObj ?? {}, conflicts };
+  const conflicts = settle(managed, id, comparison, force);
+  if (conflicts.length > 0 && !force) return { object: liveObj ?? {}, conflicts };
 
   const stripped = set.difference(STRIP);
   if (stripped.isEmpty()) managed.delete(id);
@@ -523,6 +585,67 @@ export function applyPatch(live: object | null, applied: object, opts: ApplyOpti
     if (changed || previous === undefined || !previous.set.equals(stripped) || entry.time === undefined) entry.time = formatRFC3339(opts.now ?? Date.now());
   }
   return { object: setManagedFields(merged, managed), conflicts };
+}
+
+function lastAppliedOf(obj: JsonMap): string | undefined {
+  const annotations = metadataOf(obj)?.['annotations'];
+  const v = isObject(annotations) ? annotations[LAST_APPLIED_ANNOTATION] : undefined;
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * The fields of the last-applied configuration whose live value still equals it (lastAppliedManager's
+ * allowedConflictsFromLastApplied); undefined when there is no usable annotation.
+ */
+function allowedConflictsFromLastApplied(live: JsonMap, gvk: GroupVersionKind): FieldSet | undefined {
+  const text = lastAppliedOf(live);
+  if (text === undefined) return undefined;
+  let last: unknown;
+  try {
+    last = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(last) || last['apiVersion'] !== apiVersionOf(gvk.group, gvk.version)) return undefined;
+  const node = typeNodeFor(gvk);
+  const set = new FieldSet();
+  try {
+    toFieldSet(last, node, [], set);
+  } catch (e) {
+    if (e instanceof PatchError) return undefined;
+    throw e;
+  }
+  const c = compareObjects(last, withoutManagedFields(live), node);
+  return set.difference(c.modified).difference(c.added).difference(c.removed);
+}
+
+/** Go's encoding/json of an unstructured object: map keys sorted, HTML-sensitive characters escaped, newline-ended. */
+function goJson(v: unknown): string {
+  const sorted = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(sorted);
+    if (!isObject(x)) return x;
+    const out: JsonMap = {};
+    for (const k of Object.keys(x).sort()) out[k] = sorted(x[k]);
+    return out;
+  };
+  const text = JSON.stringify(sorted(v)).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `${text}\n`;
+}
+
+/** lastAppliedUpdater: an existing last-applied annotation is rewritten to the configuration just applied. */
+function syncLastApplied(obj: JsonMap, applied: JsonMap): JsonMap {
+  if (lastAppliedOf(obj) === undefined) return obj;
+  const cfg = cloneJson(applied) as JsonMap;
+  const cfgMeta = metadataOf(cfg);
+  const cfgAnnotations = cfgMeta?.['annotations'];
+  if (isObject(cfgAnnotations)) delete cfgAnnotations[LAST_APPLIED_ANNOTATION];
+  const meta = { ...metadataOf(obj) };
+  const annotations: JsonMap = { ...(meta['annotations'] as JsonMap), [LAST_APPLIED_ANNOTATION]: goJson(cfg) };
+  let size = 0;
+  for (const [k, v] of Object.entries(annotations)) size += Buffer.byteLength(k) + Buffer.byteLength(typeof v === 'string' ? v : '');
+  if (size > TOTAL_ANNOTATION_SIZE_LIMIT) delete annotations[LAST_APPLIED_ANNOTATION];
+  meta['annotations'] = annotations;
+  return { ...obj, metadata: meta };
 }
 
 /**

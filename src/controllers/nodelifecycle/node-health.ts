@@ -77,18 +77,32 @@ const managedNoSchedule = new Set<string>([taintKeys.notReady, taintKeys.unreach
 
 /**
  * The node's taints with the controller-managed NoExecute and NoSchedule taints set as the conditions call for
- * (new ones stamped `nowMs` in timeAdded); undefined when they already are.
+ * (new ones stamped `nowMs` in timeAdded); undefined when they already are. With `addNoExecute: false` a NoExecute
+ * taint is only swapped for its opposite (not-ready ⇄ unreachable), never added to a node without one: adding is
+ * the rate-limited tainting pass's job (zone-eviction.ts).
  */
-export function reconcileTaints(node: Node, nowMs: number): Taint[] | undefined {
+export function reconcileTaints(node: Node, nowMs: number, opts: { addNoExecute?: boolean } = {}): Taint[] | undefined {
   const cur = node.spec?.taints ?? [];
   const want: Taint[] = [...wantedNoScheduleTaints(node)];
+  const isNoExecute = (t: Taint): boolean => t.effect === 'NoExecute' && (t.key === taintKeys.notReady || t.key === taintKeys.unreachable);
   const ne = wantedNoExecuteTaint(node);
-  if (ne) want.push(ne);
-  const isManaged = (t: Taint): boolean => (t.effect === 'NoSchedule' && managedNoSchedule.has(t.key)) || (t.effect === 'NoExecute' && (t.key === taintKeys.notReady || t.key === taintKeys.unreachable));
+  if (ne && (opts.addNoExecute !== false || cur.some(isNoExecute))) want.push(ne);
+  const isManaged = (t: Taint): boolean => (t.effect === 'NoSchedule' && managedNoSchedule.has(t.key)) || isNoExecute(t);
   const kept = cur.filter((t) => !isManaged(t) || want.some((w) => w.key === t.key && w.effect === t.effect));
   const added = want.filter((w) => !cur.some((t) => t.key === w.key && t.effect === w.effect)).map((w) => ({ ...w, timeAdded: formatRFC3339(nowMs) }));
   if (added.length === 0 && kept.length === cur.length) return undefined;
   return [...kept, ...added];
+}
+
+/** Whether the node carries the not-ready or unreachable NoExecute taint. */
+export function hasNoExecuteTaint(node: Node): boolean {
+  return (node.spec?.taints ?? []).some((t) => t.effect === 'NoExecute' && (t.key === taintKeys.notReady || t.key === taintKeys.unreachable));
+}
+
+/** markNodeAsReachable: the node's taints without the not-ready/unreachable NoExecute ones (undefined: none to remove). */
+export function withoutNoExecuteTaints(node: Node): Taint[] | undefined {
+  if (!hasNoExecuteTaint(node)) return undefined;
+  return (node.spec?.taints ?? []).filter((t) => !(t.effect === 'NoExecute' && (t.key === taintKeys.notReady || t.key === taintKeys.unreachable)));
 }
 
 /** The last heartbeat of a node: the later of its Ready heartbeat and its Lease renewal (ms; 0 when none). */

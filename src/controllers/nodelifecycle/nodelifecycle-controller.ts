@@ -4,7 +4,9 @@
  * lastHeartbeatTime or its Lease in kube-node-lease — is checked against the grace period (40 s): past it, the
  * kubelet conditions become Unknown (NodeStatusUnknown), the pods on the node are marked not Ready and a
  * NodeNotReady event is recorded. Taints follow the conditions: `node.kubernetes.io/unreachable` (Unknown) or
- * `not-ready` (False) with NoExecute, plus the NoSchedule taints of TaintNodesByCondition. The taint eviction
+ * `not-ready` (False) with NoExecute, plus the NoSchedule taints of TaintNodesByCondition. NoExecute taints are
+ * added by a rate-limited pass per zone whose rate follows the zone's health (zone-eviction.ts: 0.1 nodes/s, 0.01
+ * or none in a partially disrupted zone, nothing at all while every zone is fully disrupted). The taint eviction
  * controller deletes pods from NoExecute-tainted nodes once their tolerations run out (at once without one),
  * adding the DisruptionTarget condition first.
  */
@@ -19,7 +21,9 @@ import { isConflict, isNotFound, isTombstone, objectKey, splitKey } from '../../
 import type { Controller, ControllerContext, ReconcileResult } from '../controller.ts';
 import { newQueue } from '../controller.ts';
 import { timeMs } from '../common/pods.ts';
-import { evictionDeadline, lastHeartbeat, markNodeUnknown, nodeCondition, reconcileTaints } from './node-health.ts';
+import { evictionDeadline, hasNoExecuteTaint, lastHeartbeat, markNodeUnknown, nodeCondition, notReadyTaint, reconcileTaints, unreachableTaint, withoutNoExecuteTaints, wantedNoExecuteTaint } from './node-health.ts';
+import { ZoneEviction, excludeDisruptionLabel, zoneKey } from './zone-eviction.ts';
+import type { TryResult, ZoneEvictionOptions } from './zone-eviction.ts';
 
 const log = logger('node-lifecycle-controller');
 
@@ -29,7 +33,9 @@ export const podsByNodeIndex = 'spec.nodeName';
 export const nodeLeaseNamespace = 'kube-node-lease';
 
 /** Options of the node lifecycle controller (upstream flags). */
-export interface NodeLifecycleOptions {
+export interface NodeLifecycleOptions extends ZoneEvictionOptions {
+  /** How often the NoExecute tainting pass runs (upstream's nodeEvictionPeriod, 100 ms). */
+  evictionPassMs?: number;
   /** --node-monitor-grace-period (default 40 s). */
   gracePeriodMs?: number;
   /** --node-startup-grace-period for nodes that never reported (default 60 s). */
@@ -59,6 +65,8 @@ class NodeLifecycleController implements Controller {
   private readonly grace: number;
   private readonly startupGrace: number;
   private readonly period: number;
+  private readonly evictionPass: number;
+  private readonly zones: ZoneEviction;
 
   constructor(ctx: ControllerContext, opts: NodeLifecycleOptions) {
     this.ctx = ctx;
@@ -67,6 +75,8 @@ class NodeLifecycleController implements Controller {
     this.grace = opts.gracePeriodMs ?? 40_000;
     this.startupGrace = opts.startupGracePeriodMs ?? 60_000;
     this.period = opts.monitorPeriodMs ?? 5_000;
+    this.evictionPass = opts.evictionPassMs ?? 100;
+    this.zones = new ZoneEviction(opts);
     const nodeInf = ctx.informers.informerFor<Node>(nodesDef);
     const leaseInf = ctx.informers.informerFor<Lease>(leasesDef, { namespace: nodeLeaseNamespace });
     const podInf = ctx.informers.informerFor<Pod>(podsDef, { indexers: { [podsByNodeIndex]: (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []) } });
@@ -87,16 +97,92 @@ class NodeLifecycleController implements Controller {
     });
   }
 
-  /** monitorNodeHealth: every monitor period every node is looked at (heartbeats expire without any event). */
+  /**
+   * monitorNodeHealth: every monitor period every node is looked at (heartbeats expire without any event) and the
+   * zones' disruption states are recomputed; meanwhile the tainting pass hands out queued nodes at each zone's rate.
+   */
   async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      for (const n of this.nodeLister.list()) this.queue.add(objectKey(n));
-      try {
-        await this.ctx.clock.sleep(this.period, { signal });
-      } catch {
-        return;
+    const every = async (ms: number, what: string, fn: () => Promise<void>): Promise<void> => {
+      while (!signal.aborted) {
+        try {
+          await fn();
+        } catch (e) {
+          log.warn(`${what} failed`, { err: e });
+        }
+        try {
+          await this.ctx.clock.sleep(ms, { signal });
+        } catch {
+          return;
+        }
       }
+    };
+    await Promise.all([
+      every(this.period, 'node health monitor', async () => {
+        for (const n of this.nodeLister.list()) this.queue.add(objectKey(n));
+        await this.handleDisruption();
+      }),
+      every(this.evictionPass, 'NoExecute tainting pass', () => this.zones.taintingPass(this.ctx.clock.now(), (name) => this.taintNode(name))),
+    ]);
+  }
+
+  /** handleDisruption over the Ready conditions in the cache (nodes labelled exclude-disruption left out). */
+  private async handleDisruption(): Promise<void> {
+    const now = this.ctx.clock.now();
+    const nodes = this.nodeLister.list();
+    const byZone = new Map<string, (ReturnType<typeof nodeCondition>)[]>();
+    for (const n of nodes) {
+      if (n.metadata?.labels?.[excludeDisruptionLabel] !== undefined) continue;
+      const z = zoneKey(n);
+      const list = byZone.get(z) ?? [];
+      list.push(nodeCondition(n, 'Ready'));
+      byZone.set(z, list);
     }
+    const change = this.zones.handleDisruption(byZone, now);
+    if (change.enteredFullDisruption) {
+      log.info('Controller detected that all Nodes are not-Ready. Entering master disruption mode', {});
+      for (const n of nodes) await this.markNodeAsReachable(n);
+    }
+    if (change.exitedFullDisruption) {
+      log.info('Controller detected that some Nodes are Ready. Exiting master disruption mode', {});
+      // Every node gets a fresh grace period: their silence was most likely the control plane's.
+      for (const h of this.health.values()) h.probeMs = now;
+    }
+  }
+
+  /** markNodeAsReachable: lifts the not-ready/unreachable NoExecute taints and forgets any queued tainting. */
+  private async markNodeAsReachable(node: Node): Promise<void> {
+    const name = node.metadata?.name ?? '';
+    this.zones.unmark(zoneKey(node), name);
+    const taints = withoutNoExecuteTaints(node);
+    if (!taints) return;
+    try {
+      await this.nodeClient.patch(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints: taints.length > 0 ? taints : null } }, { type: 'merge' });
+    } catch (e) {
+      if (!isConflict(e) && !isNotFound(e)) throw e;
+      this.queue.add(name);
+    }
+  }
+
+  /** The tainting pass's action on one queued node: the NoExecute taint its Ready condition calls for, if any still. */
+  private async taintNode(name: string): Promise<TryResult> {
+    const node = this.nodeLister.get('', name);
+    if (!node) return { done: true };
+    const ready = nodeCondition(node, 'Ready');
+    if (!ready) return { done: false, retryMs: 50 };
+    const want = wantedNoExecuteTaint(node);
+    if (!want) return { done: true };
+    const opposite = want === notReadyTaint ? unreachableTaint : notReadyTaint;
+    const cur = node.spec?.taints ?? [];
+    if (cur.some((t) => t.key === want.key && t.effect === want.effect) && !cur.some((t) => t.key === opposite.key && t.effect === opposite.effect)) return { done: true };
+    const taints = [...cur.filter((t) => !(t.effect === 'NoExecute' && (t.key === want.key || t.key === opposite.key))), { ...want, timeAdded: formatRFC3339(this.ctx.clock.now()) }];
+    try {
+      await this.nodeClient.patch(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints } }, { type: 'merge' });
+    } catch (e) {
+      if (isNotFound(e)) return { done: true };
+      if (!isConflict(e)) log.warn('failed to taint node', { node: name, err: e });
+      return { done: false, retryMs: 50 };
+    }
+    return { done: true };
   }
 
   private event(node: Node, type: 'Normal' | 'Warning', reason: string, message: string): void {
@@ -142,7 +228,12 @@ class NodeLifecycleController implements Controller {
     } else {
       requeueAfter = grace - (now - h.probeMs) + 100;
     }
-    const taints = reconcileTaints(node, now);
+    // processTaintBaseEviction: a NoExecute taint is swapped at once, but added only by the rate-limited pass.
+    const wantNoExecute = wantedNoExecuteTaint(node);
+    const zone = zoneKey(node);
+    if (!wantNoExecute) this.zones.unmark(zone, name);
+    else if (!hasNoExecuteTaint(node)) this.zones.markForTainting(zone, name, node.metadata?.uid ?? '', now);
+    const taints = reconcileTaints(node, now, { addNoExecute: false });
     if (taints) {
       try {
         await this.nodeClient.patch(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints: taints.length > 0 ? taints : null } }, { type: 'merge' });

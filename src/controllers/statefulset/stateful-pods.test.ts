@@ -2,7 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { claimsFor, completeRollingUpdate, identityMatches, isMemberOf, newStatefulSetPod, newVersionedPod, parentAndOrdinal, replicaCounts, storageMatches } from './stateful-pods.ts';
+import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import {
+  claimOwnerRefsFor, claimsFor, completeRollingUpdate, hasUnexpectedController, identityMatches, isClaimOwnerUpToDate, isMemberOf, newStatefulSetPod,
+  newVersionedPod, parentAndOrdinal, replicaCounts, storageMatches,
+} from './stateful-pods.ts';
 
 function set(o: { partition?: number; currentReplicas?: number; image?: string; retention?: 'Delete' } = {}): StatefulSet {
   return {
@@ -40,13 +44,64 @@ describe('StatefulSet pods', () => {
     assert.equal(storageMatches(set(), p), true);
     assert.equal(storageMatches(set(), { ...p, spec: { ...p.spec!, volumes: [] } }), false);
   });
-  it('claims are named <claim>-<set>-<ordinal>, carry the selector labels, no status, owner only when deleted with the set', () => {
+  it('claims are named <claim>-<set>-<ordinal>, carry the selector labels, no status, the set as controller only when deleted with it', () => {
     const [c] = claimsFor(set(), 1);
     assert.equal(c?.metadata?.name, 'data-web-1');
     assert.deepEqual(c?.metadata?.labels, { kind: 'disk', app: 'web' });
     assert.equal(c?.status, undefined);
     assert.equal(c?.metadata?.ownerReferences, undefined);
-    assert.equal(claimsFor(set({ retention: 'Delete' }), 1)[0]?.metadata?.ownerReferences?.[0]?.controller, false);
+    assert.deepEqual(claimsFor(set({ retention: 'Delete' }), 1)[0]?.metadata?.ownerReferences, [
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: 'set-uid', controller: true, blockOwnerDeletion: true },
+    ]);
+  });
+  it('owns claims as each retention policy says, for pods in range and scaled down (upstream isClaimOwnerUpToDate table)', () => {
+    const withPolicy = (whenDeleted: string, whenScaled: string, replicas: number): StatefulSet => {
+      const s = set();
+      s.spec = { ...s.spec!, replicas, persistentVolumeClaimRetentionPolicy: { whenDeleted, whenScaled } };
+      return s;
+    };
+    const pod: Pod = { metadata: { name: 'web-1', namespace: 'ns', uid: 'pod-uid' } };
+    const owners = (refs: { uid?: string }[]): string => refs.map((r) => r.uid).sort().join(',') || 'none';
+    // [whenDeleted, whenScaled] → owners of web-1's claim while in range (replicas 2) and once scaled down (replicas 1).
+    const table: [string, string, string, string][] = [
+      ['Retain', 'Retain', 'none', 'none'],
+      ['Delete', 'Retain', 'set-uid', 'set-uid'],
+      ['Retain', 'Delete', 'none', 'pod-uid'],
+      ['Delete', 'Delete', 'set-uid', 'pod-uid'],
+    ];
+    for (const [whenDeleted, whenScaled, inRange, scaled] of table) {
+      for (const [replicas, want] of [[2, inRange], [1, scaled]] as const) {
+        const s = withPolicy(whenDeleted, whenScaled, replicas);
+        const bare: PersistentVolumeClaim = { metadata: { name: 'data-web-1', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'other', uid: 'x' }] } };
+        const refs = claimOwnerRefsFor(bare, s, pod);
+        assert.equal(owners(refs.filter((r) => r.uid !== 'x')), want, `${whenDeleted}/${whenScaled} replicas=${replicas}`);
+        assert.ok(refs.every((r) => r.uid === 'x' || r.controller === true), 'the set and the pod are controllers');
+        assert.ok(refs.some((r) => r.uid === 'x'), 'other owners are kept');
+        const fixed: PersistentVolumeClaim = { metadata: { ...bare.metadata, ownerReferences: refs } };
+        assert.equal(isClaimOwnerUpToDate(fixed, s, pod), true);
+        assert.equal(isClaimOwnerUpToDate(bare, s, pod), want === 'none', `${whenDeleted}/${whenScaled} replicas=${replicas} before the fix`);
+      }
+    }
+    // An owner reference without controller=true (older controllers wrote those) is rewritten.
+    const dd = withPolicy('Delete', 'Delete', 2);
+    const weak: PersistentVolumeClaim = { metadata: { name: 'data-web-1', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: 'set-uid' }] } };
+    assert.equal(isClaimOwnerUpToDate(weak, dd, pod), false);
+    assert.equal(claimOwnerRefsFor(weak, dd, pod)[0]?.controller, true);
+  });
+  it('leaves claims with stale references or a foreign controller alone', () => {
+    const s = set();
+    s.spec = { ...s.spec!, replicas: 1, persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Delete' } };
+    const pod: Pod = { metadata: { name: 'web-1', namespace: 'ns', uid: 'new-pod' } };
+    // A reference to an earlier web-1 (another uid): that claim is being collected with its pod, not ours to touch.
+    const stale: PersistentVolumeClaim = { metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'web-1', uid: 'old-pod', controller: true }] } };
+    assert.equal(isClaimOwnerUpToDate(stale, s, pod), true);
+    // Another controller: not up to date while we also own it; we only scrub our own references.
+    const foreign: PersistentVolumeClaim = { metadata: { ownerReferences: [{ apiVersion: 'x/v1', kind: 'Thing', name: 't', uid: 't', controller: true }, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: 'set-uid', controller: true }] } };
+    assert.equal(hasUnexpectedController(foreign, s, pod), true);
+    assert.equal(isClaimOwnerUpToDate(foreign, s, pod), false);
+    assert.deepEqual(claimOwnerRefsFor(foreign, s, pod).map((r) => r.uid), ['t']);
+    // Under Retain/Retain a foreign controller is no concern.
+    assert.equal(hasUnexpectedController(foreign, set(), pod), false);
   });
   it('the partition decides which revision a recreated pod gets', () => {
     const cur = set({ partition: 2, image: 'v1' });

@@ -1,10 +1,12 @@
 /**
  * StatefulSet pod identity and status as pure functions (pkg/controller/statefulset/stateful_set_utils.go): pod
  * names `<set>-<ordinal>`, the pod-name / pod-index / controller-revision-hash labels, hostname and subdomain, PVC
- * names `<claim>-<set>-<ordinal>` and the volumes that mount them, and the replica counts of the status.
+ * names `<claim>-<set>-<ordinal>` and the volumes that mount them, the ownerReferences that carry the
+ * persistentVolumeClaimRetentionPolicy, and the replica counts of the status.
  */
 import type { ControllerRevision, StatefulSet, StatefulSetStatus } from 'kubernetes-types/apps/v1.js';
 import type { PersistentVolumeClaim, Pod, Volume } from 'kubernetes-types/core/v1.js';
+import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import { isPodAvailable, isPodReady } from '../common/pods.ts';
 import { controllerRevisionHashLabel, templateOf } from '../history/controller-history.ts';
 import { newControllerRef } from '../common/controller-ref.ts';
@@ -86,20 +88,113 @@ export function identityMatches(set: StatefulSet, pod: Pod): boolean {
     && pod.metadata?.labels?.[podNameLabel] === pod.metadata?.name && pod.metadata?.labels?.[podIndexLabel] === String(ordinal);
 }
 
-/** The PVCs a pod of the set uses, by template name (getPersistentVolumeClaims). */
+/** The PVCs a pod of the set uses, by template name (getPersistentVolumeClaims), owned as the retention policy says for an in-range pod. */
 export function claimsFor(set: StatefulSet, ordinal: number): PersistentVolumeClaim[] {
   const match = set.spec?.selector?.matchLabels ?? {};
+  const pod: Pod = { metadata: { name: podName(set, ordinal), namespace: set.metadata?.namespace } };
   return (set.spec?.volumeClaimTemplates ?? []).map((t) => {
     const { status: _status, ...rest } = structuredClone(t);
     void _status;
     const claim: PersistentVolumeClaim = { ...rest, apiVersion: 'v1', kind: 'PersistentVolumeClaim' };
     const tplName = t.metadata?.name ?? '';
     claim.metadata = { ...(claim.metadata ?? {}), name: claimName(set, tplName, ordinal), namespace: set.metadata?.namespace, labels: { ...(claim.metadata?.labels ?? {}), ...match } };
-    if (set.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted === 'Delete') {
-      claim.metadata.ownerReferences = [{ ...newControllerRef(set, gvk), controller: false }];
-    }
+    const refs = claimOwnerRefsFor(claim, set, pod);
+    if (refs.length > 0) claim.metadata.ownerReferences = refs;
     return claim;
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// persistentVolumeClaimRetentionPolicy (StatefulSetAutoDeletePVC, GA in 1.32): who owns a pod's claims
+
+/** The effective retention policy: Retain for whatever is not set (getPersistentVolumeClaimRetentionPolicy). */
+export function retentionPolicy(set: StatefulSet): { whenDeleted: string; whenScaled: string } {
+  const p = set.spec?.persistentVolumeClaimRetentionPolicy;
+  return { whenDeleted: p?.whenDeleted ?? 'Retain', whenScaled: p?.whenScaled ?? 'Retain' };
+}
+
+/** podInOrdinalRange: the pod's ordinal is one the set's replicas still cover. */
+export function podInOrdinalRange(pod: Pod, set: StatefulSet): boolean {
+  const ordinal = ordinalOf(pod);
+  const start = startOrdinal(set);
+  return ordinal >= start && ordinal < start + (set.spec?.replicas ?? 1);
+}
+
+const podGvk = { apiVersion: 'v1', kind: 'Pod' };
+type Owner = { metadata?: { name?: string; uid?: string } };
+
+/** matchesRef: same apiVersion, kind and name (whatever the uid). */
+function matchesRef(ref: OwnerReference, owner: Owner, kind: { apiVersion: string; kind: string }): boolean {
+  return ref.apiVersion === kind.apiVersion && ref.kind === kind.kind && ref.name === (owner.metadata?.name ?? '');
+}
+
+/** hasOwnerRef: a reference with the owner's uid (an owner not created yet has none). */
+function hasOwnerRef(claim: PersistentVolumeClaim, owner: Owner): boolean {
+  const uid = owner.metadata?.uid ?? '';
+  return (claim.metadata?.ownerReferences ?? []).some((r) => r.uid === uid);
+}
+
+/** hasStaleOwnerRef: the first reference naming the owner carries another uid (a deleted predecessor). */
+export function hasStaleOwnerRef(claim: PersistentVolumeClaim, owner: Owner, kind: { apiVersion: string; kind: string }): boolean {
+  const ref = (claim.metadata?.ownerReferences ?? []).find((r) => matchesRef(r, owner, kind));
+  return ref !== undefined && ref.uid !== (owner.metadata?.uid ?? '');
+}
+
+/** hasUnexpectedController: under a deleting policy, a controller other than this set or pod (or a stale one of them). */
+export function hasUnexpectedController(claim: PersistentVolumeClaim, set: StatefulSet, pod: Pod): boolean {
+  const policy = retentionPolicy(set);
+  if (policy.whenScaled === 'Retain' && policy.whenDeleted === 'Retain') return false;
+  for (const ref of claim.metadata?.ownerReferences ?? []) {
+    if (matchesRef(ref, set, gvk)) {
+      if (ref.uid !== set.metadata?.uid) return true;
+      continue;
+    }
+    if (matchesRef(ref, pod, podGvk)) {
+      if (ref.uid !== (pod.metadata?.uid ?? '')) return true;
+      continue;
+    }
+    if (ref.controller === true) return true;
+  }
+  return false;
+}
+
+/** hasNonControllerOwner: the set or pod owns the claim without being marked its controller (older controllers did). */
+function hasNonControllerOwner(claim: PersistentVolumeClaim, set: StatefulSet, pod: Pod): boolean {
+  return (claim.metadata?.ownerReferences ?? []).some((r) => (r.uid === set.metadata?.uid || r.uid === (pod.metadata?.uid ?? '')) && r.controller !== true);
+}
+
+/**
+ * isClaimOwnerUpToDate: the claim's references follow the policy — Retain/Retain none; whenDeleted=Delete the set;
+ * whenScaled=Delete the pod once it is scaled down (and then not the set). Stale references and foreign controllers
+ * are left alone (the garbage collector or their owner handles them).
+ */
+export function isClaimOwnerUpToDate(claim: PersistentVolumeClaim, set: StatefulSet, pod: Pod): boolean {
+  if (hasStaleOwnerRef(claim, set, gvk) || hasStaleOwnerRef(claim, pod, podGvk)) return true;
+  if (hasUnexpectedController(claim, set, pod)) return !(hasOwnerRef(claim, set) || hasOwnerRef(claim, pod));
+  if (hasNonControllerOwner(claim, set, pod)) return false;
+  const policy = retentionPolicy(set);
+  const scaledDown = !podInOrdinalRange(pod, set);
+  const wantSet = policy.whenDeleted === 'Delete' && (policy.whenScaled !== 'Delete' || !scaledDown);
+  const wantPod = policy.whenScaled === 'Delete' && scaledDown;
+  return hasOwnerRef(claim, set) === wantSet && hasOwnerRef(claim, pod) === wantPod;
+}
+
+/**
+ * updateClaimOwnerRefForSetAndPod: the claim's ownerReferences with this set's and pod's scrubbed and the ones the
+ * policy asks for added as controller references (none on top of a foreign controller).
+ */
+export function claimOwnerRefsFor(claim: PersistentVolumeClaim, set: StatefulSet, pod: Pod): OwnerReference[] {
+  const unexpected = hasUnexpectedController(claim, set, pod);
+  const refs = (claim.metadata?.ownerReferences ?? []).filter((r) => !matchesRef(r, set, gvk) && !matchesRef(r, pod, podGvk));
+  if (unexpected) return refs;
+  const policy = retentionPolicy(set);
+  const scaledDown = !podInOrdinalRange(pod, set);
+  const add = (owner: Owner, kind: { apiVersion: string; kind: string }): void => {
+    if (!refs.some((r) => r.uid === (owner.metadata?.uid ?? ''))) refs.push(newControllerRef(owner, kind));
+  };
+  if (policy.whenScaled === 'Delete' && scaledDown) add(pod, podGvk);
+  else if (policy.whenDeleted === 'Delete' && (policy.whenScaled === 'Retain' || policy.whenScaled === 'Delete')) add(set, gvk);
+  return refs;
 }
 
 /** storageMatches: every claim template is mounted from the pod's own claim. */

@@ -3,7 +3,9 @@
  * order and deleted in reverse (OrderedReady: one at a time, each waiting for its predecessors to be Running and
  * Ready) or all at once (Parallel); failed or finished pods recreated; RollingUpdate from the highest ordinal down
  * to the partition, or OnDelete; ControllerRevisions recording each template (pods labelled with the revision
- * name); PVCs `<claim>-<set>-<ordinal>` from volumeClaimTemplates (left Pending: no volume provisioning here).
+ * name); PVCs `<claim>-<set>-<ordinal>` from volumeClaimTemplates (left Pending: no volume provisioning here), owned
+ * as persistentVolumeClaimRetentionPolicy says so that the garbage collector deletes them with the set (whenDeleted)
+ * or with their scaled-down pod (whenScaled).
  */
 import type { ControllerRevision, StatefulSet, StatefulSetStatus } from 'kubernetes-types/apps/v1.js';
 import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
@@ -19,8 +21,9 @@ import { claimObjects, controllerRefOf } from '../common/controller-ref.ts';
 import { createRevision, findEqualRevisions, equalRevision, newControllerRevision, nextRevision, sortRevisions, templatePatch } from '../history/controller-history.ts';
 import { isPodReady } from '../common/pods.ts';
 import {
-  applyRevision, claimsFor, completeRollingUpdate, identityMatches, isCreated, isHealthy, isMemberOf, isRunningAndAvailable, isRunningAndReady,
-  isTerminating, newVersionedPod, ordinalOf, podIndexLabel, podNameLabel, podRevision, replicaCounts, startOrdinal,
+  applyRevision, claimOwnerRefsFor, claimsFor, completeRollingUpdate, hasStaleOwnerRef, hasUnexpectedController, identityMatches, isClaimOwnerUpToDate,
+  isCreated, isHealthy, isMemberOf, isRunningAndAvailable, isRunningAndReady, isTerminating, newVersionedPod, ordinalOf, podIndexLabel, podNameLabel,
+  podRevision, replicaCounts, retentionPolicy, startOrdinal,
 } from './stateful-pods.ts';
 
 const gvk = { apiVersion: 'apps/v1', kind: 'StatefulSet' };
@@ -210,14 +213,58 @@ class StatefulSetController implements Controller {
         throw e;
       }
     }
+    let created: Pod;
     try {
-      await this.podClient.create(pod, { namespace: set.metadata?.namespace });
+      created = await this.podClient.create(pod, { namespace: set.metadata?.namespace });
     } catch (e) {
       if (isAlreadyExists(e)) return;
       this.event(set, 'Warning', 'FailedCreate', `create Pod ${pod.metadata?.name} in StatefulSet ${set.metadata?.name} failed error: ${e instanceof Error ? e.message : String(e)}`);
       throw e;
     }
+    // Claims kept from an earlier pod (or a changed policy) are owned as the policy says as soon as possible.
+    await this.updateClaimsForRetentionPolicy(set, created);
     this.event(set, 'Normal', 'SuccessfulCreate', `create Pod ${pod.metadata?.name} in StatefulSet ${set.metadata?.name} successful`);
+  }
+
+  /** ClaimsMatchRetentionPolicy over the claims in the cache (a missing claim is picked up by a later sync). */
+  private claimsMatchRetentionPolicy(set: StatefulSet, pod: Pod): boolean {
+    const ns = set.metadata?.namespace ?? '';
+    for (const want of claimsFor(set, ordinalOf(pod))) {
+      const claim = this.pvcLister.get(ns, want.metadata?.name ?? '');
+      if (claim && !isClaimOwnerUpToDate(claim, set, pod)) return false;
+    }
+    return true;
+  }
+
+  /** UpdatePodClaimForRetentionPolicy: rewrites the ownerReferences of the pod's claims that do not follow the policy. */
+  private async updateClaimsForRetentionPolicy(set: StatefulSet, pod: Pod): Promise<void> {
+    const ns = set.metadata?.namespace ?? '';
+    for (const want of claimsFor(set, ordinalOf(pod))) {
+      const name = want.metadata?.name ?? '';
+      const claim = this.pvcLister.get(ns, name);
+      if (!claim) continue;
+      if (hasUnexpectedController(claim, set, pod)) {
+        this.event(set, 'Warning', 'ConflictingController', `PersistentVolumeClaim ${name} has a conflicting OwnerReference that acts as a manging controller, the retention policy is ignored for this claim`);
+      }
+      if (isClaimOwnerUpToDate(claim, set, pod)) continue;
+      const refs = claimOwnerRefsFor(claim, set, pod);
+      try {
+        await this.pvcClient.update({ ...claim, metadata: { ...claim.metadata, ownerReferences: refs } }, { namespace: ns });
+      } catch (e) {
+        if (isNotFound(e)) continue;
+        throw new Error(`could not update claim ${name} for delete policy ownerRefs: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
+  /** PodClaimIsStale: under whenScaled=Delete, a claim still owned by a previous pod of this name blocks its successor. */
+  private podClaimIsStale(set: StatefulSet, pod: Pod): boolean {
+    if (retentionPolicy(set).whenScaled === 'Retain') return false;
+    const ns = set.metadata?.namespace ?? '';
+    return claimsFor(set, ordinalOf(pod)).some((want) => {
+      const claim = this.pvcLister.get(ns, want.metadata?.name ?? '');
+      return claim !== undefined && hasStaleOwnerRef(claim, pod, { apiVersion: 'v1', kind: 'Pod' });
+    });
   }
 
   /**
@@ -255,6 +302,8 @@ class StatefulSetController implements Controller {
       return true;
     }
     if (!isCreated(pod)) {
+      // The claim is about to be collected with the pod that owned it: wait rather than mount it.
+      if (this.podClaimIsStale(set, pod)) return true;
       await this.createPod(s, pod);
       return s.monotonic;
     }
@@ -271,6 +320,7 @@ class StatefulSetController implements Controller {
     if (isTerminating(pod) && s.monotonic) return true;
     if (!isRunningAndReady(pod) && s.monotonic) return true;
     if (!isRunningAndAvailable(pod, set.spec?.minReadySeconds ?? 0, s.now) && s.monotonic) return true;
+    if (!isTerminating(pod) && !this.claimsMatchRetentionPolicy(s.updateSet, pod)) await this.updateClaimsForRetentionPolicy(s.updateSet, pod);
     if (identityMatches(set, pod) || isTerminating(pod)) return false;
     // Restore the identity labels (the spec parts of identity and storage are immutable on a pod).
     pod = await this.podClient.patch(pod.metadata?.name ?? '', {
@@ -303,6 +353,11 @@ class StatefulSetController implements Controller {
     let firstUnhealthy: Pod | undefined = full.find((p) => !isHealthy(p));
     if (!firstUnhealthy) for (let i = condemned.length - 1; i >= 0 && !firstUnhealthy; i--) if (!isHealthy(condemned[i]!)) firstUnhealthy = condemned[i];
     if (set.metadata?.deletionTimestamp) return status;
+
+    // Claims of scaled-down pods pass to the pod (whenScaled=Delete) before the pod goes, so they go with it.
+    for (const pod of condemned) {
+      if (!this.claimsMatchRetentionPolicy(s.updateSet, pod)) await this.updateClaimsForRetentionPolicy(s.updateSet, pod);
+    }
 
     if (s.monotonic) {
       for (let i = 0; i < full.length; i++) if (await this.processReplica(s, full, i)) return status;
