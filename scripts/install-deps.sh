@@ -14,6 +14,7 @@ PACKAGES=(
   docker-registry:docker-registry
   busybox-static:busybox
   iptables:iptables
+  nftables:nft
 )
 
 # Packages whose system service must stay stopped and disabled after install.

@@ -1,11 +1,13 @@
 /**
  * Service benchmarks (print tables; never assert on timings). Run as root on Linux.
  *
- *   node --import tsx bench/services/services-bench.ts sync [--services 1000] [--endpoints 10] [--dry]
- *     Rule-sync time for N Services × M endpoints: rule generation, then one `iptables-restore --noflush`
- *     batch (a first full sync, an unchanged resync, and a sync after one endpoint changed), then cleanup.
- *     The chains get a bench prefix and no jump from the built-in chains, so they never see a packet.
- *     `--dry` uses `iptables-restore --test`. Target ≤ 500 ms for 1,000 × 10.
+ *   node --import tsx bench/services/services-bench.ts sync [--mode nftables|iptables|both] [--services 1000] [--endpoints 10] [--dry]
+ *     Rule-sync time for N Services × M endpoints: rule generation, then one atomic batch (a first full sync, a
+ *     full resync over the existing rules, an unchanged partial sync, and a partial sync after one endpoint
+ *     changed), then cleanup. nftables: one `nft -f` transaction into a bench table whose hooked chains only
+ *     match the bench's own (unrouted) addresses. iptables: one `iptables-restore --noflush` batch into chains
+ *     with a bench prefix and no jump from the built-in chains, so they never see a packet. `--dry` only
+ *     validates (`nft -c`, `iptables-restore --test`). Target ≤ 500 ms for 1,000 × 10.
  *
  *   node --import tsx bench/services/services-bench.ts dns [--seconds 3] [--window 200]
  *     Cluster DNS queries/s: the server (1,000 services) on 127.0.0.1, a client in a worker thread keeping
@@ -22,7 +24,8 @@ import { Worker } from 'node:worker_threads';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { setLogSink } from '../../src/base/log.ts';
-import { buildProxyRules, cleanupProxyRules, hostIptables, jumpRules, renderRestore } from '../../src/agent/proxy/index.ts';
+import { buildNftRules, buildProxyRules, cleanupProxyRules, hostIptables, hostNft, jumpRules, nftAvailable, renderNft, renderRestore } from '../../src/agent/proxy/index.ts';
+import type { NftRuleset } from '../../src/agent/proxy/index.ts';
 import { startDnsServer } from '../../src/agent/dns/index.ts';
 import type { ClusterView } from '../../src/agent/dns/index.ts';
 import type { ProxyRules } from '../../src/agent/proxy/index.ts';
@@ -34,6 +37,7 @@ const { positionals, values } = parseArgs({
     services: { type: 'string', default: '1000' },
     endpoints: { type: 'string', default: '10' },
     dry: { type: 'boolean', default: false },
+    mode: { type: 'string', default: 'both' },
     seconds: { type: 'string', default: '3' },
     window: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '16' },
@@ -47,30 +51,80 @@ function world(nSvc: number, nEp: number): { services: Service[]; slices: Endpoi
   const slices: EndpointSlice[] = [];
   for (let i = 0; i < nSvc; i++) {
     const name = `svc-${i}`;
-    services.push({ metadata: { name, namespace: 'bench' }, spec: { type: i % 10 === 0 ? 'NodePort' : 'ClusterIP', clusterIP: `10.43.${(i >> 8) & 255}.${i & 255}`, ports: [{ name: 'http', port: 80, protocol: 'TCP', ...(i % 10 === 0 ? { nodePort: 30000 + i } : {}) }] } });
+    services.push({ metadata: { name, namespace: 'bench' }, spec: { type: i % 10 === 0 ? 'NodePort' : 'ClusterIP', clusterIP: `198.18.${(i >> 8) & 255}.${i & 255}`, ports: [{ name: 'http', port: 80, protocol: 'TCP', ...(i % 10 === 0 ? { nodePort: 30000 + i } : {}) }] } });
     slices.push({
       metadata: { name: `${name}-1`, namespace: 'bench', labels: { 'kubernetes.io/service-name': name } },
       addressType: 'IPv4',
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      endpoints: Array.from({ length: nEp }, (_, j) => ({ addresses: [`10.42.${(i * nEp + j) >> 8 & 255}.${(i * nEp + j) & 255}`], nodeName: 'n1', conditions: { ready: true } })),
+      endpoints: Array.from({ length: nEp }, (_, j) => ({ addresses: [`198.19.${(i * nEp + j) >> 8 & 255}.${(i * nEp + j) & 255}`], nodeName: 'n1', conditions: { ready: true } })),
     });
   }
   return { services, slices };
 }
 
-function table(rows: [string, string][]): void {
+function table_(rows: [string, string][]): void {
   const w = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
 }
 
 async function benchSync(): Promise<void> {
+  const modes = values.mode === 'both' ? ['nftables', 'iptables'] : [values.mode];
+  for (const m of modes) {
+    if (m === 'nftables') {
+      if (await nftAvailable()) await benchSyncNft();
+      else process.stdout.write('nftables: nft not available here\n');
+    } else if (m === 'iptables') await benchSyncIptables();
+    else throw new Error(`unknown mode ${m}: use nftables, iptables or both`);
+    process.stdout.write('\n');
+  }
+}
+
+async function benchSyncNft(): Promise<void> {
+  const nSvc = Number(values.services);
+  const nEp = Number(values.endpoints);
+  const nft = hostNft();
+  const table = `skbench${process.pid}`;
+  // Every address is in the benchmarking range (198.18.0.0/15) or TEST-NET: the hooked table matches no real traffic.
+  const opts = { nodeName: 'n1', nodeIPs: ['192.0.2.250'], clusterCIDR: '198.19.0.0/16', table };
+  const w = world(nSvc, nEp);
+  const rows: [string, string][] = [['nftables: services × endpoints', `${nSvc} × ${nEp}`]];
+  try {
+    let previous: NftRuleset | undefined;
+    const sync = async (label: string, svcs: Service[], slices: EndpointSlice[], full: boolean): Promise<void> => {
+      const t0 = performance.now();
+      const rules = buildNftRules(svcs, slices, opts);
+      const existing = full ? ((await nft.names(table)) ?? { chains: new Set<string>(), sets: new Map<string, 'set' | 'map'>() }) : undefined;
+      const text = renderNft(rules, !full && previous ? { previous } : { ...(existing ? { existing } : {}) });
+      const t1 = performance.now();
+      await nft.apply(text, { check: values.dry });
+      const t2 = performance.now();
+      if (!values.dry) previous = rules;
+      const elements = [...rules.sets.values()].reduce((n, s) => n + s.elements.size, 0);
+      rows.push([`${label}: build`, `${(t1 - t0).toFixed(1)} ms (${rules.chains.size} chains, ${elements} elements, ${(text.length / 1024).toFixed(0)} KiB)`]);
+      rows.push([`${label}: nft -f`, `${(t2 - t1).toFixed(1)} ms`]);
+      rows.push([`${label}: total`, `${(t2 - t0).toFixed(1)} ms`]);
+    };
+    await sync('full sync, empty table', w.services, w.slices, true);
+    await sync('full resync over itself', w.services, w.slices, true);
+    await sync('partial, unchanged', w.services, w.slices, false);
+    const changed = structuredClone(w.slices);
+    changed[0]!.endpoints.pop();
+    await sync('partial, one endpoint removed', w.services, changed, false);
+  } finally {
+    if (!values.dry) await nft.deleteTable(table);
+  }
+  rows.push(['target', 'full sync ≤ 500 ms']);
+  table_(rows);
+}
+
+async function benchSyncIptables(): Promise<void> {
   const nSvc = Number(values.services);
   const nEp = Number(values.endpoints);
   const ipt = hostIptables();
   const prefix = 'SKB-';
-  const opts = { nodeName: 'n1', nodeIPs: ['192.0.2.250'], clusterCIDR: '10.42.0.0/16', chainPrefix: prefix };
+  const opts = { nodeName: 'n1', nodeIPs: ['192.0.2.250'], clusterCIDR: '198.19.0.0/16', chainPrefix: prefix };
   const w = world(nSvc, nEp);
-  const rows: [string, string][] = [['services × endpoints', `${nSvc} × ${nEp}`]];
+  const rows: [string, string][] = [['iptables: services × endpoints', `${nSvc} × ${nEp}`]];
   try {
     let known = { nat: new Set<string>(), filter: new Set<string>() };
     let previous: ProxyRules | undefined;
@@ -94,10 +148,10 @@ async function benchSync(): Promise<void> {
     changed[0]!.endpoints.pop();
     await sync('partial, one endpoint removed', w.services, changed);
   } finally {
-    if (!values.dry) await cleanupProxyRules({ chainPrefix: prefix });
+    if (!values.dry) await cleanupProxyRules({ chainPrefix: prefix, nftTable: `skbench${process.pid}` });
   }
   rows.push(['target', 'full sync ≤ 500 ms']);
-  table(rows);
+  table_(rows);
 }
 
 async function benchDns(): Promise<void> {
@@ -135,7 +189,7 @@ async function benchDns(): Promise<void> {
   const s = (performance.now() - t0) / 1000;
   await worker.terminate();
   await server.close();
-  table([
+  table_([
     ['queries answered', String(result.got)],
     ['answers without exactly one A', String(result.bad)],
     ['queries/s', (result.got / s).toFixed(0)],
@@ -180,7 +234,7 @@ async function benchHttp(): Promise<void> {
     const direct = await run(`http://${backend.ip}:8080/`);
     const viaSvc = await run(`http://${clusterIP}/`);
     const secs = Number(values.seconds);
-    table([
+    table_([
       ['pod IP req/s', `${(direct.n / secs).toFixed(0)} (${direct.fail} failed)`],
       ['ClusterIP req/s', `${(viaSvc.n / secs).toFixed(0)} (${viaSvc.fail} failed)`],
       ['ratio', (viaSvc.n / Math.max(1, direct.n)).toFixed(3)],

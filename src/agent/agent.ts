@@ -8,15 +8,18 @@ import os from 'node:os';
 import { join } from 'node:path';
 import fs from 'node:fs';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { ConfigMap, ContainerImage, Event as CoreEvent, Node, Pod, Secret } from 'kubernetes-types/core/v1.js';
-import { configmaps, events, nodes, pods, secrets } from '../api/core/v1/index.ts';
+import type { ConfigMap, ContainerImage, Event as CoreEvent, Node, Pod, Secret, ServiceAccount } from 'kubernetes-types/core/v1.js';
+import type { TokenRequest } from 'kubernetes-types/authentication/v1.js';
+import { configmaps, events, nodes, pods, secrets, serviceaccounts } from '../api/core/v1/index.ts';
 import { leases } from '../api/coordination/v1/lease.ts';
 import { logger } from '../base/log.ts';
 import type { ApiClient, EventInfo } from '../client/index.ts';
 import { EventRecorder, isNotFound } from '../client/index.ts';
+import { podDnsConfig } from './dns/resolv-conf.ts';
 import { NodeManager } from './node/node-manager.ts';
 import type { NodeManagerOptions } from './node/node-manager.ts';
 import type { ConfigSource } from './pod/env.ts';
+import type { TokenSource } from './pod/volumes.ts';
 import { ImageManager } from './pod/images.ts';
 import { defaultBackoff, PodWorker } from './pod/worker.ts';
 import type { BackoffPolicy } from './pod/worker.ts';
@@ -28,7 +31,7 @@ import type { StreamingPod } from './streaming/server.ts';
 const log = logger('agent');
 
 /** A ConfigSource reading through the API (GET; NotFound is "absent"). */
-export function apiConfigSource(api: ApiClient): ConfigSource {
+export function apiConfigSource(api: ApiClient): ConfigSource & TokenSource {
   const cms = api.resource<ConfigMap>(configmaps);
   const ss = api.resource<Secret>(secrets);
   const get = async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
@@ -39,9 +42,20 @@ export function apiConfigSource(api: ApiClient): ConfigSource {
       throw e;
     }
   };
+  const sas = api.resource<ServiceAccount>(serviceaccounts);
   return {
     getConfigMap: (namespace, name) => get(() => cms.get(name, { namespace })),
     getSecret: (namespace, name) => get(() => ss.get(name, { namespace })),
+    async requestServiceAccountToken(namespace, serviceAccount, o) {
+      const tr = await sas.createSubresource<TokenRequest>(serviceAccount, 'token', {
+        namespace,
+        body: {
+          apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
+          spec: { audiences: o.audiences ?? [], expirationSeconds: o.expirationSeconds, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: o.pod.name, uid: o.pod.uid } },
+        },
+      });
+      return { token: tr.status?.token ?? '', expirationTimestamp: tr.status?.expirationTimestamp ?? '' };
+    },
   };
 }
 
@@ -78,6 +92,11 @@ export interface NodeAgentOptions {
   volumeResyncMs?: number;
   /** Overrides of heartbeat timing (tests, simulated fleets). */
   node?: Partial<Pick<NodeManagerOptions, 'leaseRenewMs' | 'statusCheckMs' | 'statusReportMs' | 'measurePressure'>>;
+  /**
+   * Pods' DNS (the kubelet's clusterDNS and clusterDomain): sandboxes get a resolv.conf for their dnsPolicy.
+   * Without clusterDNS, ClusterFirst pods get the node's resolv.conf, as the kubelet does.
+   */
+  dns?: { clusterDNS: string[]; clusterDomain?: string; hostResolvConf?: string };
 }
 
 /** The agent of one node. */
@@ -170,6 +189,7 @@ export class NodeAgent {
         volumeResyncMs: this.o.volumeResyncMs,
         materializeVolumes: this.o.materializeVolumes,
         images: this.images,
+        ...(this.o.dns ? { dnsConfig: this.dnsConfigOf(this.o.dns) } : {}),
         memoryDir: fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(),
         onDone: (doneUid) => {
           const cur = this.workers.get(doneUid);
@@ -187,6 +207,27 @@ export class NodeAgent {
     } else {
       w.update(pod);
     }
+  }
+
+  private dnsConfigFn: ((pod: Pod) => { servers: string[]; searches: string[]; options: string[] }) | undefined;
+
+  private dnsConfigOf(dns: NonNullable<NodeAgentOptions['dns']>): (pod: Pod) => { servers: string[]; searches: string[]; options: string[] } {
+    if (this.dnsConfigFn) return this.dnsConfigFn;
+    // The node's file is read once per agent, as the kubelet reads its --resolv-conf at start.
+    let host = dns.hostResolvConf;
+    if (host === undefined) {
+      try {
+        host = fs.readFileSync('/etc/resolv.conf', 'utf8');
+      } catch {
+        host = '';
+      }
+    }
+    const opts = { clusterDNS: dns.clusterDNS, hostResolvConf: host, ...(dns.clusterDomain ? { clusterDomain: dns.clusterDomain } : {}) };
+    this.dnsConfigFn = (pod) => {
+      const rc = podDnsConfig(pod, opts);
+      return { servers: rc.nameservers, searches: rc.searches, options: rc.options };
+    };
+    return this.dnsConfigFn;
   }
 
   /** A pod bound to this node disappeared from the API. */

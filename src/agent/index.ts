@@ -20,9 +20,10 @@ import { createSimulatedRuntime } from './runtime/simulated/simulated-runtime.ts
 import type { ContainerRuntime } from './runtime/runtime.ts';
 import { startStreamingServer } from './streaming/server.ts';
 import { startServiceProxy } from './proxy/index.ts';
-import type { ServiceProxyOptions } from './proxy/index.ts';
+import type { RunningServiceProxy, ServiceProxyOptions } from './proxy/index.ts';
 import { startClusterDns } from './dns/index.ts';
-import type { StreamingPod } from './streaming/server.ts';
+import type { RunningDnsServer } from './dns/index.ts';
+import type { StreamingPod, StreamingTls } from './streaming/server.ts';
 
 export { NodeAgent } from './agent.ts';
 export type { ContainerRuntime } from './runtime/runtime.ts';
@@ -34,6 +35,9 @@ const log = logger('agent');
 
 /** The runtimes available. */
 export type RuntimeKind = 'process' | 'simulated' | 'runc';
+
+/** The cluster DNS address pods use (the kube-dns Service's ClusterIP; k3s's default). */
+export const defaultClusterDNS = '10.43.0.10';
 
 /** The default pod CIDR of a runc node whose Node has no spec.podCIDR yet (the first /24 of k3s's cluster CIDR). */
 export const defaultPodCIDR = '10.42.0.0/24';
@@ -77,6 +81,8 @@ export interface StartAgentOptions {
   streamingPort?: number;
   /** Streaming server bind address (default the node IP). */
   streamingAddress?: string;
+  /** HTTPS and client-certificate authentication for the streaming server (absent: plain HTTP). */
+  streamingTls?: StreamingTls;
   /** Extra node labels. */
   labels?: Record<string, string>;
   /** Label the node as the control plane (the server's embedded agent). */
@@ -97,10 +103,17 @@ export interface StartAgentOptions {
   /** Heartbeat timing overrides. */
   leaseRenewMs?: number;
   statusCheckMs?: number;
-  /** Run the service proxy (iptables; single node only; default off): true, or options for it. */
-  serviceProxy?: boolean | Pick<ServiceProxyOptions, 'clusterCIDR' | 'chainPrefix' | 'syncPeriodMs' | 'cleanupOnStop'>;
-  /** Run the cluster DNS server (default off): where it listens, and the cluster domain. */
-  clusterDns?: { address?: string; port?: number; zone?: string };
+  /**
+   * Run the service proxy (nftables, or iptables without nft; single node only). Off unless asked for here: the
+   * `skiff server` and `skiff agent` commands turn it on by default.
+   */
+  serviceProxy?: boolean | Pick<ServiceProxyOptions, 'clusterCIDR' | 'chainPrefix' | 'syncPeriodMs' | 'cleanupOnStop' | 'mode' | 'nftTable'>;
+  /**
+   * Run the cluster DNS server (single node only; off unless asked for, on by default in the commands). With the
+   * proxy it listens on all addresses at `port` (default any free port) and the proxy redirects `clusterIP`:53
+   * (default defaultClusterDNS) to it; without, on 127.0.0.1. Pods with dnsPolicy ClusterFirst get `clusterIP`.
+   */
+  clusterDns?: boolean | { address?: string; port?: number; zone?: string; clusterIP?: string; upstreams?: string[] };
   signal?: AbortSignal;
 }
 
@@ -109,6 +122,10 @@ export interface RunningAgent {
   nodeNames: string[];
   streamingPort: number;
   agents: NodeAgent[];
+  /** The service proxy, when it runs. */
+  proxy?: RunningServiceProxy;
+  /** The cluster DNS server, when it runs. */
+  dns?: RunningDnsServer;
   stop(): Promise<void>;
 }
 
@@ -155,8 +172,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     },
     listPods: (): Pod[] => agents.flatMap((a) => a.pods()),
   };
-  const streaming = await startStreamingServer(backend, { address: opts.streamingAddress ?? nodeIP, port: opts.streamingPort ?? 10250 });
+  const streaming = await startStreamingServer(backend, {
+    address: opts.streamingAddress ?? nodeIP, port: opts.streamingPort ?? 10250, ...(opts.streamingTls ? { tls: opts.streamingTls } : {}),
+  });
 
+  const dnsOpts = opts.clusterDns && !fleet ? (opts.clusterDns === true ? {} : opts.clusterDns) : undefined;
   let ipCounter = 0;
   const runtimes: ContainerRuntime[] = [];
   for (let i = 0; i < names.length; i++) {
@@ -203,10 +223,12 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       capacity: kind === 'simulated' ? (opts.simulatedCapacity ?? { cpu: '32', memory: '256Gi', pods: '110', 'ephemeral-storage': '1Ti' }) : undefined,
       backoff: opts.backoff,
       volumeResyncMs: opts.volumeResyncMs,
+      ...(dnsOpts ? { dns: { clusterDNS: [dnsOpts.clusterIP ?? defaultClusterDNS], ...(dnsOpts.zone ? { clusterDomain: dnsOpts.zone } : {}) } } : {}),
       node: {
         ...(opts.leaseRenewMs ? { leaseRenewMs: opts.leaseRenewMs } : {}),
         ...(opts.statusCheckMs ? { statusCheckMs: opts.statusCheckMs } : {}),
         measurePressure: kind !== 'simulated',
+        ...(opts.podCIDR && !fleet ? { podCIDR: opts.podCIDR } : {}),
       },
     });
     agents.push(agent);
@@ -222,6 +244,23 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   await Promise.all(Array.from({ length: Math.min(fleet ? 16 : 1, queue.length) }, async () => {
     for (let a = queue.shift(); a; a = queue.shift()) await a.start(abort.signal);
   }));
+
+  // Services (issue 10), before any pod starts: DNS answers from the API caches, and the proxy programs this
+  // node's kernel, including the redirect of the cluster DNS address to this node's DNS server.
+  const proxyOpts = opts.serviceProxy === true ? {} : opts.serviceProxy;
+  // All addresses only behind the proxy's redirect and its guard rule; without a proxy, only this host asks.
+  const dns = dnsOpts
+    ? await startClusterDns({ client: api, address: dnsOpts.address ?? (proxyOpts && !fleet ? '0.0.0.0' : '127.0.0.1'), port: dnsOpts.port ?? 0, ...(dnsOpts.zone ? { zone: dnsOpts.zone } : {}), ...(dnsOpts.upstreams ? { upstreams: dnsOpts.upstreams } : {}), signal: abort.signal })
+    : undefined;
+  const proxy = proxyOpts && !fleet
+    ? await startServiceProxy({
+      client: api, nodeName: names[0]!, nodeIPs: [nodeIP], ...proxyOpts, signal: abort.signal,
+      ...(dns ? { localDns: { ip: dnsOpts?.clusterIP ?? defaultClusterDNS, port: dns.port } } : {}),
+    }).catch(async (e: unknown) => {
+      await dns?.close();
+      throw e;
+    })
+    : undefined;
 
   // One informer: pods of this node (field selector), or every bound pod for a fleet.
   const informer = new SharedInformer<Pod>(api.resource<Pod>(pods), {
@@ -251,12 +290,6 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     }
   }, opts.imageGcMs ?? 300_000) : undefined;
   gcTimer?.unref();
-  // Services (issue 10): the proxy programs this node's kernel; DNS answers from the same API caches.
-  const proxyOpts = opts.serviceProxy === true ? {} : opts.serviceProxy;
-  const proxy = proxyOpts && !fleet
-    ? await startServiceProxy({ client: api, nodeName: names[0]!, nodeIPs: [nodeIP], ...proxyOpts, signal: abort.signal })
-    : undefined;
-  const dns = opts.clusterDns ? await startClusterDns({ client: api, ...opts.clusterDns, signal: abort.signal }) : undefined;
   log.info('agent started', { nodes: names.length, runtime: kind, streamingPort: streaming.port });
 
   let stopped = false;
@@ -264,6 +297,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     nodeNames: names,
     streamingPort: streaming.port,
     agents,
+    ...(proxy ? { proxy } : {}),
+    ...(dns ? { dns } : {}),
     async stop() {
       if (stopped) return;
       stopped = true;

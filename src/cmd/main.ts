@@ -30,7 +30,7 @@ const CONTROL_PLANE_COMMANDS = new Set(['server', 'agent', 'scheduler', 'control
 
 /** Builds the command tree (the control-plane commands' modules load only here). */
 export async function buildProgram(): Promise<Command> {
-  const [{ registerSnapshotCommands }, { registerTokenCommands }, { registerAgentCommand }, { registerImagesCommands },
+  const [{ registerSnapshotCommands }, { registerTokenCommands }, { registerAgentCommand, addAgentServiceOptions }, { registerImagesCommands },
     { registerControllerManagerCommand }, { registerClientCommands }, { registerSchedulerCommand }] = await Promise.all([
     import('./snapshot.ts'), import('./token.ts'), import('./agent.ts'), import('./images.ts'),
     import('./controller-manager.ts'), import('./cli.ts'), import('./scheduler.ts'),
@@ -46,8 +46,8 @@ export async function buildProgram(): Promise<Command> {
     const v = Number(cmd.opts().v ?? 0);
     if (Number.isFinite(v)) setVerbosity(v);
   });
-  addSecurityServerOptions(program
-    .command('server'))
+  addAgentServiceOptions(addSecurityServerOptions(program
+    .command('server')))
     .description('start the control plane (API server with embedded storage)')
     .option('--data-dir <dir>', 'directory for state, kubeconfig and snapshots', defaultDataDir())
     .option('--port <port>', 'port to listen on (0 = any free port)', portNumber, 6443)

@@ -25,6 +25,9 @@ import type { ClusterPki, KeyPair } from '../apiserver/tls/pki.ts';
 import { securityStage, parseAuthorizationModes } from '../apiserver/auth/index.ts';
 import { loadTokenFile } from '../apiserver/auth/authenticator.ts';
 import { loadAuditPolicy } from '../apiserver/auth/audit.ts';
+import { ApiError } from '../apiserver/errors.ts';
+import { loadEncryptionConfig, transformerByKey } from '../apiserver/auth/encryption-config.ts';
+import { transformingStorage } from '../apiserver/registry/store.ts';
 
 const log = logger('server');
 
@@ -60,6 +63,20 @@ export interface ServerOptions {
   auditLogPath?: string;
   /** EncryptionConfiguration for secrets at rest (env SKIFF_ENCRYPTION_PROVIDER_CONFIG). */
   encryptionProviderConfig?: string;
+  /** Pod subnet of the embedded node (--pod-cidr; default the Node's spec.podCIDR from the cluster CIDR allocator). */
+  podCidr?: string;
+  /** Do not run the embedded agent's service proxy (`--disable-proxy`). */
+  disableProxy?: boolean;
+  /** Do not run the embedded agent's cluster DNS, nor create the kube-dns Service (`--disable-dns`). */
+  disableDns?: boolean;
+  /** Service proxy backend (`--proxy-mode`, default auto). */
+  proxyMode?: 'auto' | 'nftables' | 'iptables';
+  /** Cluster pod CIDR (`--cluster-cidr`, default 10.42.0.0/16). */
+  clusterCidr?: string;
+  /** Cluster DNS address: the kube-dns ClusterIP and pods' name server (`--cluster-dns`, default 10.43.0.10). */
+  clusterDns?: string;
+  /** Cluster domain (`--cluster-domain`, default cluster.local). */
+  clusterDomain?: string;
 }
 
 export { addSecurityServerOptions } from './server-options.ts';
@@ -132,6 +149,8 @@ export async function runServer(options: ServerOptions): Promise<number> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const started = Date.now();
   const schedule = o.snapshotSchedule ? cronSnapshotSchedule(o.snapshotSchedule) : undefined;
+  // A bad encryption configuration stops start-up before anything is written.
+  const encryption = o.encryptionProviderConfig ? loadEncryptionConfig(o.encryptionProviderConfig) : undefined;
   const pki = await ensureClusterPki(join(dataDir, 'tls'), { sans: o.tlsSan ?? [] });
   const tls = { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem };
   const auditPath = o.auditPolicyFile ? (o.auditLogPath ?? join(dataDir, 'audit.log')) : undefined;
@@ -140,13 +159,16 @@ export async function runServer(options: ServerOptions): Promise<number> {
     serviceAccountKeys: { privateKeyPem: pki.serviceAccountKeyPem, publicKeyPem: pki.serviceAccountPublicKeyPem },
     ...(o.tokenAuthFile ? { tokens: loadTokenFile(o.tokenAuthFile) } : {}),
     authorizationModes: parseAuthorizationModes(o.authorizationMode ?? 'Node,RBAC'),
+    kubeletClient: { caPem: pki.ca.certPem, ...pki.kubeletClient },
     ...(o.auditPolicyFile && auditPath ? { audit: { path: auditPath, policy: loadAuditPolicy(o.auditPolicyFile) } } : {}),
   });
   const storage = await openStorage(o.datastore ?? `sqlite://${join(dataDir, 'state.db')}`, { dataDir });
+  // The registry sees original values; storage, compaction and snapshots keep the encrypted bytes.
+  const registryStorage = encryption ? transformingStorage(storage, transformerByKey(encryption, catalog)) : storage;
   const api = new ApiServer({
     tls, security,
     adminHandlers: { [SNAPSHOT_ENDPOINT]: snapshotHandler(storage, { skiffVersion: SKIFF_VERSION }) },
-    catalog, storage, host: o.bindAddress, port: o.port, bootstrap: bootstrapObjects(), openapi: buildOpenApi(catalog),
+    catalog, storage: registryStorage, host: o.bindAddress, port: o.port, bootstrap: bootstrapObjects(), openapi: buildOpenApi(catalog),
     ...(o.maxRequestsInflight ? { maxInFlight: o.maxRequestsInflight } : {}),
   });
   let addr: { url: string };
@@ -156,6 +178,7 @@ export async function runServer(options: ServerOptions): Promise<number> {
     await storage.close().catch(() => undefined);
     throw e;
   }
+  if (!o.disableDns) await ensureKubeDnsService(api, o.clusterDns ?? '10.43.0.10');
   const compactor = startCompactor(storage, { intervalMs: 5 * 60 * 1000 });
   const snapshots = schedule
     ? startScheduledSnapshots(api, storage, { schedule, retention: o.snapshotRetention ?? 5, dir: join(dataDir, 'snapshots') })
@@ -190,11 +213,20 @@ export async function runServer(options: ServerOptions): Promise<number> {
   }
   if (o.agent) {
     const { startAgent, defaultRuntimeKind } = await import('../agent/index.ts');
+    const { agentServiceOptions } = await import('./agent.ts');
+    const runtime = o.runtime ?? defaultRuntimeKind();
+    // The agent's streaming endpoint serves a certificate of the cluster CA for the addresses its Node reports.
+    const nodeName = hostname().toLowerCase();
+    const serving = await issueKeyPair(pki.ca, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'], usage: 'server', sans: ['127.0.0.1', '::1', 'localhost', nodeName], days: 365 });
     const agent = await startAgent({
+      streamingTls: { certPem: serving.certPem, keyPem: serving.keyPem, clientCaPem: pki.ca.certPem },
+      // Service proxy and cluster DNS: on by default (root), as k3s runs kube-proxy and CoreDNS.
+      ...agentServiceOptions(o, { fleet: runtime === 'simulated' }),
       // The image store is the data dir's, shared with `skiff images import --data-dir`.
-      kubeconfig: agentKubeconfig, runtime: o.runtime ?? defaultRuntimeKind(), rootDir: join(dataDir, 'agent'), dataDir,
+      kubeconfig: agentKubeconfig, runtime, rootDir: join(dataDir, 'agent'), dataDir,
       // Any free port: several servers (tests) may share a machine; the Node advertises the port it got.
       streamingPort: o.agentStreamingPort ?? 0, controlPlane: true,
+      ...(o.podCidr ? { podCIDR: o.podCidr } : {}),
     });
     components.push({ name: 'agent', stop: () => agent.stop() });
   }
@@ -218,6 +250,30 @@ export async function runServer(options: ServerOptions): Promise<number> {
   await storage.close();
   log.info('stopped');
   return 0;
+}
+
+/**
+ * The `kube-dns` Service in kube-system (upstream's DNS addon Service): the cluster DNS address, 53/UDP `dns` and
+ * 53/TCP `dns-tcp`. It has no selector and no endpoints: every agent's proxy redirects this address to the DNS
+ * server of its own node (docs/services.md). An existing kube-dns is left as it is.
+ */
+async function ensureKubeDnsService(api: ApiServerT, clusterIP: string): Promise<void> {
+  const svcs = api.storeFor('', 'services');
+  if (!svcs) return;
+  try {
+    await svcs.create('kube-system', {
+      apiVersion: 'v1', kind: 'Service',
+      metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'KubeDNS' } },
+      spec: {
+        type: 'ClusterIP', clusterIP, sessionAffinity: 'None',
+        ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 }],
+      },
+    });
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 409) return;
+    // Another Service holding the address must not stop the control plane; pods still get it as name server.
+    log.warn('kube-dns Service not created', { err: e, clusterIP });
+  }
 }
 
 /** Scheduled snapshots, each reported as an Event in kube-system and in /metrics. */

@@ -1,6 +1,7 @@
 /**
  * Streaming through the API server to a real agent on the process runtime, driven by the real kubectl:
- * logs (-f, --tail, --previous), exec (exit codes, stdin), cp both ways, port-forward, run -i --rm.
+ * logs (-f, --tail, --previous), exec (exit codes, stdin), cp both ways, port-forward, run -i --rm, the resize
+ * channel of a tty exec, and attach to a container adopted after an agent restart.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { parse as yamlParse } from 'yaml';
 import { waitFor } from '../../src/base/wait.ts';
 import type { AgentCluster } from './agent-helpers.ts';
 import { processesWith, startAgentCluster } from './agent-helpers.ts';
@@ -176,5 +179,59 @@ describe('agent streaming through the API server', { timeout: 180_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /got:hello-attach/);
     assert.match(r.stdout, /pod "once" deleted/);
+  });
+
+  it('resizes the terminal of a tty exec from the resize channel (stty size)', async () => {
+    const front = (yamlParse(readFileSync(c.kubeconfig, 'utf8')) as { clusters: { cluster: { server: string } }[] }).clusters[0]!.cluster.server;
+    const url = `${front.replace(/^http/, 'ws')}/api/v1/namespaces/default/pods/logger/exec?command=sh&stdin=true&stdout=true&tty=true`;
+    const ws = new WebSocket(url, ['v5.channel.k8s.io'], { headers: { Authorization: 'Bearer skiff-admin' } });
+    let out = '';
+    let status = '';
+    ws.on('message', (d: Buffer) => {
+      if (d[0] === 1) out += d.subarray(1).toString();
+      if (d[0] === 3) status += d.subarray(1).toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const closed = new Promise<void>((r) => ws.once('close', () => r()));
+    assert.equal(ws.protocol, 'v5.channel.k8s.io');
+    const send = (ch: number, s: string): void => ws.send(Buffer.concat([Buffer.from([ch]), Buffer.from(s)]));
+    send(4, JSON.stringify({ Width: 132, Height: 43 }));
+    await waitFor(() => {
+      send(0, 'stty size\n');
+      return /^43 132\r?$/m.test(out);
+    }, { timeoutMs: 20_000, intervalMs: 250, what: `stty size 43 132 (output so far: ${JSON.stringify(out.slice(-200))})` });
+    send(0, 'exit 5\n');
+    await closed;
+    assert.match(status, /NonZeroExitCode/);
+    assert.match(status, /"message":"5"/);
+  });
+
+  it('attaches to a container adopted after an agent restart', async () => {
+    const r = await c.kubectl(['apply', '-f', '-'], { input: podYaml('reader', 'read line; echo got:$line; sleep 600', '  restartPolicy: Never\n').replace('    command:', '    stdin: true\n    command:') });
+    assert.equal(r.code, 0, r.stderr);
+    await running('reader');
+    await c.restartAgent();
+    // The new agent has adopted the container (not restarted it) before the attach.
+    await waitFor(async () => (await c.kubectl(['get', 'pod', 'reader', '-o', 'jsonpath={.status.phase}/{.status.containerStatuses[0].restartCount}'])).stdout === 'Running/0', { timeoutMs: 20_000, what: 'the adopted pod' });
+    // kubectl attach -i: input reaches the container through the new agent, output comes back through it.
+    const child = spawn('kubectl', ['--kubeconfig', c.kubeconfig, 'attach', '-i', 'reader', '-c', 'main'], { env: { PATH: process.env['PATH'] ?? '', HOME: c.kubectl.home } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      // Lines sent before the attach is wired up would be lost: resend until the container answers.
+      await waitFor(() => {
+        child.stdin.write('after-restart\n');
+        return out.includes('got:after-restart');
+      }, { timeoutMs: 20_000, intervalMs: 500, what: `attach output (so far: ${JSON.stringify(out)})` });
+    } finally {
+      child.kill();
+    }
+    const logs = await c.kubectl(['logs', 'reader']);
+    assert.match(logs.stdout, /^got:after-restart\n/);
+    await c.kubectl(['delete', 'pod', 'reader', '--wait=false']);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Services end to end on a real API server: the service proxy (iptables) and the cluster DNS run in-process
- * against it, and "pods" are network namespaces on a test bridge with plain HTTP servers (the runc runtime is
- * not wired into the agent yet). EndpointSlices are written by the test, as for a selector-less Service.
+ * Services end to end on a real API server: the service proxy (each backend in turn: nftables, then iptables)
+ * and the cluster DNS run in-process against it, and "pods" are network namespaces on a test bridge with plain
+ * HTTP servers (services-runc.test.ts does the same with runc pods). EndpointSlices are written by the test, as
+ * for a selector-less Service.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import { services } from '../../src/api/core/v1/index.ts';
 import { endpointSlices } from '../../src/api/discovery/v1/endpoint-slice.ts';
 import { ApiClient, RestClient, clientConfigFromKubeconfig } from '../../src/client/index.ts';
-import { cleanupProxyRules, startServiceProxy } from '../../src/agent/proxy/index.ts';
+import { execFileSync } from 'node:child_process';
+import { cleanupProxyRules, nftAvailable, startServiceProxy } from '../../src/agent/proxy/index.ts';
 import type { RunningServiceProxy } from '../../src/agent/proxy/index.ts';
 import { podResolvConf, startClusterDns } from '../../src/agent/dns/index.ts';
 import type { RunningDnsServer } from '../../src/agent/dns/index.ts';
@@ -21,6 +23,7 @@ import { NetLab, iptablesSave, labAvailable } from './services-helpers.ts';
 import type { LabPod } from './services-helpers.ts';
 
 const skip = labAvailable();
+const nftSkip = skip ?? ((await nftAvailable()) ? undefined : 'needs nft');
 
 function slice(name: string, svc: string, eps: { ip: string; ready?: boolean; terminating?: boolean; hostname?: string }[], port = 8080): EndpointSlice {
   return {
@@ -55,7 +58,7 @@ async function fetchMany(lab: NetLab, pod: LabPod, url: string, n: number, pause
   return r.stdout.split('\n').filter(Boolean);
 }
 
-describe('services: proxy and DNS', { skip, concurrency: false }, () => {
+for (const mode of ['nftables', 'iptables'] as const) describe(`services: proxy (${mode}) and DNS`, { skip: mode === 'nftables' ? nftSkip : skip, concurrency: false }, () => {
   let server: TestServer;
   let api: ApiClient;
   const lab = new NetLab();
@@ -64,8 +67,21 @@ describe('services: proxy and DNS', { skip, concurrency: false }, () => {
   let dns: RunningDnsServer | undefined;
   let proxy: RunningServiceProxy | undefined;
   const prefix = `SKT${lab.id}-`;
+  const nftTable = `skt${lab.id}`;
   let web: Service;
+  /** The proxy's rules as text: its nft table, or both iptables tables. */
+  const rulesText = (): string => (mode === 'iptables' ? iptablesSave() : nftTableText());
+  const nftTableText = (): string => {
+    try {
+      return execFileSync('nft', ['list', 'table', 'ip', nftTable], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return '';
+    }
+  };
+  const dnatsTo = (ip: string): boolean => rulesText().includes(mode === 'iptables' ? `--to-destination ${ip}:8080` : `: ${ip} . 8080`);
   const proxyOpts = (): Parameters<typeof startServiceProxy>[0] => ({
+    mode,
+    nftTable,
     client: api,
     nodeName: 'node-1',
     nodeIPs: [lab.gateway],
@@ -93,11 +109,19 @@ describe('services: proxy and DNS', { skip, concurrency: false }, () => {
 
   after(async () => {
     await proxy?.stop().catch(() => undefined);
-    await cleanupProxyRules({ chainPrefix: prefix }).catch(() => undefined);
+    await cleanupProxyRules({ chainPrefix: prefix, nftTable }).catch(() => undefined);
     await dns?.close().catch(() => undefined);
     await lab.destroy();
     api?.close();
     await server?.stop();
+  });
+
+  test('the server creates the kube-dns Service for the cluster DNS address', async () => {
+    const s = await api.resource<Service>(services).get('kube-dns', { namespace: 'kube-system' });
+    assert.equal(s.spec?.clusterIP, '10.43.0.10');
+    assert.deepEqual(s.spec?.ports?.map((p) => [p.name, p.port, p.protocol]), [['dns', 53, 'UDP'], ['dns-tcp', 53, 'TCP']]);
+    assert.equal(s.metadata?.labels?.['k8s-app'], 'kube-dns');
+    assert.equal(s.spec?.selector, undefined, 'no selector: each node answers it locally');
   });
 
   test('a client reaches all three backends by FQDN and by short name', async () => {
@@ -154,7 +178,7 @@ describe('services: proxy and DNS', { skip, concurrency: false }, () => {
       ...slice('web-1', 'web', [{ ip: backends[0]!.ip }, { ip: backends[1]!.ip }, { ip: gone.ip, ready: false, terminating: true }]),
       metadata: { ...cur.metadata, labels: { 'kubernetes.io/service-name': 'web' } },
     }, { namespace: 'default' });
-    await until('the DNAT to the terminating backend is removed', () => (iptablesSave().includes(`--to-destination ${gone.ip}:8080`) ? undefined : true), 5000);
+    await until('the DNAT to the terminating backend is removed', () => (dnatsTo(gone.ip) ? undefined : true), 5000);
     const ms = Date.now() - t0;
     assert.ok(ms < 1000, `removed from rotation in ${ms} ms`);
     await lab.stopServer(gone);
@@ -166,16 +190,24 @@ describe('services: proxy and DNS', { skip, concurrency: false }, () => {
   });
 
   test('restarting the proxy keeps traffic flowing and does not duplicate rules', async () => {
-    const before = iptablesSave();
+    const before = rulesText();
     await proxy!.stop();
     proxy = undefined;
     const during = await fetchMany(lab, client, 'http://web/', 20);
     assert.deepEqual(during.filter((a) => a === 'FAIL'), [], 'rules stay while the proxy is down');
     proxy = await startServiceProxy(proxyOpts());
-    const afterRestart = iptablesSave();
-    const jumps = (s: string): number => s.split('\n').filter((l) => /^-A (PREROUTING|OUTPUT|POSTROUTING|INPUT|FORWARD) /.test(l) && l.includes(prefix)).length;
-    assert.equal(jumps(afterRestart), 6);
-    assert.equal(jumps(afterRestart), jumps(before));
+    assert.equal(proxy.mode, mode);
+    const afterRestart = rulesText();
+    if (mode === 'iptables') {
+      const jumps = (s: string): number => s.split('\n').filter((l) => /^-A (PREROUTING|OUTPUT|POSTROUTING|INPUT|FORWARD) /.test(l) && l.includes(prefix)).length;
+      assert.equal(jumps(afterRestart), 6);
+      assert.equal(jumps(afterRestart), jumps(before));
+    } else {
+      // The same table, rewritten in place: the same chains, each hooked once.
+      const chains = (s: string): string[] => s.split('\n').filter((l) => /^\s*chain /.test(l)).sort();
+      assert.deepEqual(chains(afterRestart), chains(before));
+      assert.equal(afterRestart.split('\n').filter((l) => l.includes('hook prerouting')).length, 1);
+    }
     const answers = await fetchMany(lab, client, 'http://web/', 20);
     assert.deepEqual(answers.filter((a) => a === 'FAIL'), []);
   });
@@ -200,10 +232,11 @@ describe('services: proxy and DNS', { skip, concurrency: false }, () => {
   test('stopping with cleanup leaves no rule', async () => {
     await proxy!.stop();
     proxy = await startServiceProxy({ ...proxyOpts(), cleanupOnStop: true });
-    assert.ok(iptablesSave().includes(prefix));
+    assert.ok(mode === 'iptables' ? iptablesSave().includes(prefix) : rulesText().includes('chain services'));
     const p = proxy;
     proxy = undefined;
     await p.stop();
     assert.deepEqual(iptablesSave().split('\n').filter((l) => l.includes(prefix)), []);
+    assert.equal(nftTableText(), '', 'no nft table is left');
   });
 });

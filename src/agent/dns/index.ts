@@ -18,7 +18,7 @@ export { answerQuery, formerr, startDnsServer } from './server.ts';
 export type { DnsServerOptions, RunningDnsServer } from './server.ts';
 export { inZone, resolveInZone, soaRecord } from './records.ts';
 export type { ClusterView, ZoneAnswer, ZoneOptions } from './records.ts';
-export { formatResolvConf, parseResolvConf, podResolvConf, upstreamsFromResolvConf } from './resolv-conf.ts';
+export { formatResolvConf, parseResolvConf, podDnsConfig, podResolvConf, upstreamsFromResolvConf } from './resolv-conf.ts';
 export type { PodResolvConfOptions, ResolvConf } from './resolv-conf.ts';
 
 const byService = 'service-name';

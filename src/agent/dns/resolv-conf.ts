@@ -50,6 +50,11 @@ const maxSearches = 32;
 
 /** The resolv.conf of a pod for its dnsPolicy and dnsConfig (the kubelet's semantics). */
 export function podResolvConf(pod: Pod, opts: PodResolvConfOptions): string {
+  return formatResolvConf(podDnsConfig(pod, opts));
+}
+
+/** The DNS settings of a pod (the kubelet's GetPodDNS: what CRI's PodSandboxConfig.dns_config carries). */
+export function podDnsConfig(pod: Pod, opts: PodResolvConfOptions): ResolvConf {
   const spec = pod.spec;
   const domain = opts.clusterDomain ?? 'cluster.local';
   const host = parseResolvConf(opts.hostResolvConf ?? '');
@@ -82,7 +87,7 @@ export function podResolvConf(pod: Pod, opts: PodResolvConfOptions): string {
   }
   rc.nameservers = rc.nameservers.slice(0, maxNameservers);
   rc.searches = rc.searches.slice(0, maxSearches);
-  return formatResolvConf(rc);
+  return rc;
 }
 
 function unique(xs: string[]): string[] {

@@ -117,6 +117,17 @@ export async function startDnsServer(view: ClusterView, opts: DnsServerOptions =
   const forward = upstreamForwarder(opts.upstreams ?? [], opts.forwardTimeoutMs ?? 2000);
   const answerOpts = { ...opts, ...(forward ? { forward } : {}) };
   const answer = (raw: Buffer): Promise<Buffer | undefined> => answerQuery(raw, view, answerOpts);
+  // With port 0 the UDP socket picks a free port that TCP may not have free: try again with another (bounded).
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await listenDns(address, opts.port ?? 53, answer);
+    } catch (e) {
+      if (opts.port !== 0 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 10) throw e;
+    }
+  }
+}
+
+async function listenDns(address: string, wantPort: number, answer: (raw: Buffer) => Promise<Buffer | undefined>): Promise<RunningDnsServer> {
   const udp = dgram.createSocket('udp4');
   udp.on('message', (msg, rinfo) => {
     answer(msg).then((out) => {
@@ -129,7 +140,7 @@ export async function startDnsServer(view: ClusterView, opts: DnsServerOptions =
   udp.on('error', (e) => log.warn('dns udp socket error', { err: e }));
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
-    udp.bind(opts.port ?? 53, address, () => {
+    udp.bind(wantPort, address, () => {
       udp.off('error', reject);
       resolve();
     });

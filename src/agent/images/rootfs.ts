@@ -40,6 +40,18 @@ export function prepareRootfs(layerDirs: string[], containerDir: string, opts: {
     for (const l of layerDirs) applyLayerCopy(l, rootfs);
     return rootfs;
   }
+  const m = overlayMount(layerDirs, containerDir);
+  execFileSync(m.argv[0]!, m.argv.slice(1), { cwd: m.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  return rootfs;
+}
+
+/**
+ * The overlay rootfs of a container without mounting it: makes the rootfs, upper and work directories and returns
+ * the `mount` command (run it in `cwd`), so that a caller can run it off the main thread or with other commands.
+ */
+export function overlayMount(layerDirs: string[], containerDir: string): { rootfs: string; argv: string[]; cwd: string | undefined } {
+  const rootfs = join(containerDir, 'rootfs');
+  fs.mkdirSync(rootfs, { recursive: true });
   const upper = join(containerDir, 'upper');
   const work = join(containerDir, 'work');
   fs.mkdirSync(upper, { recursive: true });
@@ -55,8 +67,7 @@ export function prepareRootfs(layerDirs: string[], containerDir: string, opts: {
   const cwd = dirname(lowers[0]!);
   const sameParent = lowers.every((l) => dirname(l) === cwd);
   const lowerOpt = sameParent ? lowers.map((l) => relative(cwd, l)).join(':') : lowers.join(':');
-  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerOpt},upperdir=${upper},workdir=${work}`, rootfs], { cwd: sameParent ? cwd : undefined, stdio: ['ignore', 'ignore', 'pipe'] });
-  return rootfs;
+  return { rootfs, argv: ['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerOpt},upperdir=${upper},workdir=${work}`, rootfs], cwd: sameParent ? cwd : undefined };
 }
 
 /** Whether `path` is a mount point (per /proc/self/mountinfo). */
@@ -77,6 +88,20 @@ export function mountsUnder(dir: string): string[] {
   } catch {
     return [];
   }
+  return parseMountsUnder(info, dir);
+}
+
+async function mountsUnderAsync(dir: string): Promise<string[]> {
+  let info: string;
+  try {
+    info = await fs.promises.readFile('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  return parseMountsUnder(info, dir);
+}
+
+function parseMountsUnder(info: string, dir: string): string[] {
   const out = new Set<string>();
   for (const l of info.split('\n')) {
     const mp = l.split(' ')[4];
@@ -97,4 +122,23 @@ export function unmountAll(dir: string): void {
 export function removeRootfs(containerDir: string): void {
   unmountAll(containerDir);
   for (const d of ['rootfs', 'upper', 'work', 'empty']) fs.rmSync(join(containerDir, d), { recursive: true, force: true });
+}
+
+/** Runs a command; resolves with its exit status (the runtime passes its off-thread spawner). */
+export type UnmountRunner = (file: string, args: string[]) => Promise<{ code: number | null }>;
+
+/** removeRootfs without blocking: one `umount` for every mount point under the container (lazily where busy), then the directories. */
+export async function removeRootfsAsync(containerDir: string, run: UnmountRunner): Promise<void> {
+  // Only the overlay's own mount point is expected; the mount table (long with a hundred containers) is read only
+  // when it is not the single one there.
+  const rootfs = join(containerDir, 'rootfs');
+  if ((await run('umount', [rootfs])).code === 0 && (await mountsUnderAsync(containerDir)).length === 0) {
+    await Promise.all(['rootfs', 'upper', 'work', 'empty'].map((d) => fs.promises.rm(join(containerDir, d), { recursive: true, force: true })));
+    return;
+  }
+  const mps = await mountsUnderAsync(containerDir);
+  if (mps.length > 0 && (await run('umount', mps)).code !== 0) {
+    for (const mp of await mountsUnderAsync(containerDir)) await run('umount', ['-l', mp]);
+  }
+  await Promise.all(['rootfs', 'upper', 'work', 'empty'].map((d) => fs.promises.rm(join(containerDir, d), { recursive: true, force: true })));
 }

@@ -21,6 +21,8 @@ import { normalizeReference, parseReference, repositoryName } from './reference.
 import { unpackLayer } from './unpack.ts';
 
 const log = logger('image-store');
+/** How stale an image's lastUsed may get before a container start rewrites it (GC works in minutes). */
+const touchEveryMs = 60_000;
 
 /** The image store directory inside an agent data dir (shared by the agent and `skiff images`). */
 export function imageStoreDir(dataDir: string): string {
@@ -88,6 +90,7 @@ export interface AddImageOptions {
 export class ImageStore {
   readonly root: string;
   private readonly unpacking = new Map<string, Promise<void>>();
+  private metaCache: { key: string; meta: Meta } | undefined;
 
   constructor(root: string) {
     this.root = root;
@@ -311,6 +314,9 @@ export class ImageStore {
 
   /** Marks an image used now (LRU for garbage collection). */
   async touch(id: string): Promise<void> {
+    // GC compares lastUsed at minute scale: a write (under the store's lock) per container start is not needed.
+    const known = this.resolve(id)?.lastUsed;
+    if (known !== undefined && Date.now() - known < touchEveryMs) return;
     await this.update((meta) => {
       const img = meta.images[id];
       if (img) img.lastUsed = Date.now();
@@ -415,7 +421,27 @@ export class ImageStore {
     return join(this.root, 'images.json');
   }
 
+  /**
+   * The records, parsed again only when the file changed (another process — `skiff images import` — may write
+   * it; every write renames a new file into place, so inode, mtime and size tell). Lookups run for every container
+   * status, and re-reading the file each time was a visible cost with a hundred pods. Callers must not mutate it.
+   */
   private readMeta(): Meta {
+    let key: string;
+    try {
+      const st = fs.statSync(this.metaPath());
+      key = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    } catch {
+      return { version: 1, images: {} };
+    }
+    if (this.metaCache?.key === key) return this.metaCache.meta;
+    const meta = this.parseMeta();
+    this.metaCache = { key, meta };
+    return meta;
+  }
+
+  /** A fresh copy of the records (to change under the lock). */
+  private parseMeta(): Meta {
     try {
       const m = JSON.parse(fs.readFileSync(this.metaPath(), 'utf8')) as Meta;
       if (m.version === 1 && m.images) return m;
@@ -445,7 +471,7 @@ export class ImageStore {
       }
     }
     try {
-      const meta = this.readMeta();
+      const meta = this.parseMeta();
       const out = fn(meta);
       const tmp = `${this.metaPath()}.${randomBytes(4).toString('hex')}`;
       fs.writeFileSync(tmp, JSON.stringify(meta, null, 1));

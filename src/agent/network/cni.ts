@@ -58,7 +58,32 @@ export interface CniOptions {
   cacheDir: string;
   /** Per-plugin timeout (default 30 s). */
   timeoutMs?: number;
+  /** Runs a plugin (default: spawned from this thread); the runc runtime passes its off-thread spawner. */
+  run?: CommandRunner;
 }
+
+/** Runs a command to completion with `input` on stdin; rejects only when it cannot be started. */
+export type CommandRunner = (file: string, args: string[], opts: { env: Record<string, string>; input: string; timeoutMs: number }) => Promise<{ code: number | null; stdout: string; stderr: string }>;
+
+/** A CommandRunner spawning from the calling thread. */
+export const spawnRunner: CommandRunner = (file, args, opts) => new Promise((resolve, reject) => {
+  const child = spawn(file, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  child.stderr.on('data', (c: Buffer) => err.push(c));
+  child.once('error', (e) => {
+    clearTimeout(timer);
+    reject(e);
+  });
+  child.once('close', (code) => {
+    clearTimeout(timer);
+    resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+  });
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(opts.input);
+});
 
 /** Runs configuration lists through the plugins. */
 export class CniInvoker {
@@ -156,37 +181,26 @@ export class CniInvoker {
       CNI_PATH: this.opts.binDirs.join(':'),
     };
     if (a.args && Object.keys(a.args).length > 0) env['CNI_ARGS'] = Object.entries(a.args).map(([k, v]) => `${k}=${v}`).join(';');
-    return new Promise((resolve, reject) => {
-      const child = spawn(bin, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      const timer = setTimeout(() => child.kill('SIGKILL'), this.opts.timeoutMs ?? 30_000);
-      child.stdout.on('data', (c: Buffer) => out.push(c));
-      child.stderr.on('data', (c: Buffer) => err.push(c));
-      child.once('error', (e) => {
-        clearTimeout(timer);
-        reject(new CniError(1, `plugin ${p.type}: ${e.message}`, p.type));
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        const stdout = Buffer.concat(out).toString('utf8');
-        if (code === 0) {
-          resolve(stdout.trim());
-          return;
-        }
-        let msg = Buffer.concat(err).toString('utf8').trim() || `exit status ${code}`;
-        let ecode = code ?? 1;
-        try {
-          const e = JSON.parse(stdout) as { code?: number; msg?: string; details?: string };
-          if (e.msg) msg = e.details ? `${e.msg}: ${e.details}` : e.msg;
-          if (e.code) ecode = e.code;
-        } catch {
-          // not a JSON error
-        }
-        reject(new CniError(ecode, `plugin type="${p.type}" name="${list.name}" failed (${cmd.toLowerCase()}): ${msg}`, p.type));
-      });
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(JSON.stringify(conf));
-    });
+    return this.runPlugin(bin, cmd, list.name, p.type, env, JSON.stringify(conf));
+  }
+
+  private async runPlugin(bin: string, cmd: string, network: string, type: string, env: Record<string, string>, input: string): Promise<string> {
+    let r: { code: number | null; stdout: string; stderr: string };
+    try {
+      r = await (this.opts.run ?? spawnRunner)(bin, [], { env, input, timeoutMs: this.opts.timeoutMs ?? 30_000 });
+    } catch (e) {
+      throw new CniError(1, `plugin ${type}: ${(e as Error).message}`, type);
+    }
+    if (r.code === 0) return r.stdout.trim();
+    let msg = r.stderr.trim() || `exit status ${r.code}`;
+    let ecode = r.code ?? 1;
+    try {
+      const e = JSON.parse(r.stdout) as { code?: number; msg?: string; details?: string };
+      if (e.msg) msg = e.details ? `${e.msg}: ${e.details}` : e.msg;
+      if (e.code) ecode = e.code;
+    } catch {
+      // not a JSON error
+    }
+    throw new CniError(ecode, `plugin type="${type}" name="${network}" failed (${cmd.toLowerCase()}): ${msg}`, type);
   }
 }

@@ -35,6 +35,8 @@ test('pods get their own namespace and an address on the bridge, reachable from 
     const inA = execFileSync('ip', ['netns', 'exec', `skiff-${pn.netnsPath(a.id).split('skiff-')[1]}`, 'ip', '-o', '-4', 'addr', 'show'], { encoding: 'utf8' });
     assert.match(inA, new RegExp(`eth0\\s+inet ${sa.ip.replace(/\./g, '\\.')}/24`));
     assert.match(inA, /lo\s+inet 127\.0\.0\.1/);
+    const loA = execFileSync('ip', ['-n', pn.netnsPath(a.id).split('/').pop()!, 'link', 'show', 'lo'], { encoding: 'utf8' });
+    assert.match(loA, /<LOOPBACK,UP,LOWER_UP>/, 'lo is up without the loopback plugin');
     assert.deepEqual(pn.status(a.id), { netnsPath: sa.netnsPath, ip: sa.ip });
     await pn.check(a);
 

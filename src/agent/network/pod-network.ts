@@ -1,20 +1,18 @@
 /**
- * Pod networking with the standard CNI plugins: one network namespace per pod (`ip netns`), `loopback` for lo, and
- * a configuration list of `bridge` (a per-agent bridge, the node's gateway, no masquerade), `host-local` IPAM over
- * the node's pod CIDR and `portmap` for hostPorts. Pod traffic stays on the machine: no masquerade, and the
+ * Pod networking with the standard CNI plugins: one network namespace per pod (`ip netns`) with lo brought up in the
+ * same command that creates it (what the `loopback` plugin does, without a plugin exec per pod), and a configuration
+ * list of `bridge` (a per-agent bridge, the node's gateway, no masquerade), `host-local` IPAM over the node's pod CIDR
+ * and `portmap` for hostPorts (only for pods that map host ports). Pod traffic stays on the machine: no masquerade, and the
  * `net.ipv4.ip_forward` setting the bridge plugin turns on is put back as it was (pods on one bridge talk at layer 2,
  * the host reaches them through the bridge address; nothing is routed to other interfaces).
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { logger } from '../../base/log.ts';
-import type { CniConfigList, CniResult } from './cni.ts';
-import { CniInvoker } from './cni.ts';
+import type { CniConfigList, CniResult, CommandRunner } from './cni.ts';
+import { CniInvoker, spawnRunner } from './cni.ts';
 
-const execFileP = promisify(execFile);
 const log = logger('pod-network');
 
 /** Where Debian's containernetworking-plugins are installed. */
@@ -34,6 +32,8 @@ export interface PodNetworkOptions {
   binDirs?: string[];
   /** Keep `net.ipv4.ip_forward` as found (default true). */
   restoreIpForward?: boolean;
+  /** Runs `ip` and the plugins (default: spawned from this thread). */
+  run?: CommandRunner;
 }
 
 /** What a pod's sandbox needs to be wired. */
@@ -69,7 +69,7 @@ export class PodNetwork {
     if (this.bridge.length > 15) throw new Error(`bridge name ${this.bridge} is longer than 15 characters`);
     this.network = opts.networkName ?? 'skiff';
     this.prefix = `skiff-${h.slice(0, 8)}-`;
-    this.cni = new CniInvoker({ binDirs: opts.binDirs ?? [defaultCniBinDir], cacheDir: join(opts.dataDir, 'cache') });
+    this.cni = new CniInvoker({ binDirs: opts.binDirs ?? [defaultCniBinDir], cacheDir: join(opts.dataDir, 'cache'), ...(opts.run ? { run: opts.run } : {}) });
     this.ipForward = opts.restoreIpForward === false ? undefined : readTrim(ipForwardPath);
   }
 
@@ -88,8 +88,11 @@ export class PodNetwork {
     };
   }
 
-  private loopbackList(): CniConfigList {
-    return { cniVersion: '1.0.0', name: 'cni-loopback', plugins: [{ type: 'loopback' }] };
+  /** Runs `ip` (or a shell around it); rejects with its stderr when it fails. */
+  private async ip(args: string[], viaShell?: string): Promise<void> {
+    const [file, argv] = viaShell ? ['/bin/sh', ['-c', viaShell, 'sh', ...args]] : ['ip', args];
+    const r = await (this.opts.run ?? spawnRunner)(file, argv, { env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, input: '', timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(`ip ${viaShell ? `netns add ${args[0] ?? ''}` : args.join(' ')}: ${r.stderr.trim() || `exit status ${r.code}`}`);
   }
 
   /** The network namespace path of a sandbox. */
@@ -105,10 +108,11 @@ export class PodNetwork {
   async setUp(p: PodAttachment): Promise<PodNetworkStatus> {
     const name = this.netnsName(p.id);
     const netns = this.netnsPath(p.id);
-    if (!fs.existsSync(netns)) await execFileP('ip', ['netns', 'add', name]);
     const args = { IgnoreUnknown: '1', K8S_POD_NAMESPACE: p.namespace, K8S_POD_NAME: p.name, K8S_POD_INFRA_CONTAINER_ID: p.id, K8S_POD_UID: p.uid };
     try {
-      await this.cni.add(this.loopbackList(), { containerId: p.id, netns, ifName: 'lo' });
+      // One exec for the namespace and its loopback interface (each exec of a large agent is costly).
+      if (fs.existsSync(netns)) await this.ip(['-n', name, 'link', 'set', 'lo', 'up']);
+      else await this.ip([name], 'ip netns add "$1" && ip -n "$1" link set lo up');
       const portMappings = (p.portMappings ?? []).filter((m) => m.hostPort > 0).map((m) => ({ hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol.toLowerCase(), ...(m.hostIP ? { hostIP: m.hostIP } : {}) }));
       const result = await this.cni.add(this.configList(portMappings.length > 0), { containerId: p.id, netns, ifName: 'eth0', args, runtimeConfig: { portMappings } });
       this.restoreForwarding();
@@ -144,12 +148,9 @@ export class PodNetwork {
     } catch (e) {
       log.warn('CNI DEL failed', { sandbox: p.id, err: (e as Error).message });
     }
-    try {
-      await this.cni.del(this.loopbackList(), { containerId: p.id, netns: fs.existsSync(netns) ? netns : '', ifName: 'lo' });
-    } catch {
-      // the namespace is deleted below anyway
-    }
-    if (fs.existsSync(netns)) await execFileP('ip', ['netns', 'delete', this.netnsName(p.id)]).catch((e: Error) => log.warn('cannot delete network namespace', { netns, err: e.message }));
+    // Attachments made by agents that still ran the loopback plugin: lo goes with the namespace.
+    fs.rmSync(join(this.opts.dataDir, 'cache', `cni-loopback-${p.id}-lo`), { force: true });
+    if (fs.existsSync(netns)) await this.ip(['netns', 'delete', this.netnsName(p.id)]).catch((e: Error) => log.warn('cannot delete network namespace', { netns, err: e.message }));
   }
 
   /** Namespaces and cached attachments of this agent whose sandbox is not in `keep` are torn down. */
@@ -171,7 +172,7 @@ export class PodNetwork {
     }
     for (const n of names) {
       if (!n.startsWith(this.prefix) || keepNames.has(n)) continue;
-      await execFileP('ip', ['netns', 'delete', n]).catch(() => undefined);
+      await this.ip(['netns', 'delete', n]).catch(() => undefined);
       removed.push(n);
     }
     return removed;
@@ -180,7 +181,7 @@ export class PodNetwork {
   /** Removes the bridge and IPAM state when no pod is attached (tests and node teardown). */
   async destroy(): Promise<void> {
     if (this.cni.cachedContainers(this.network).length > 0) return;
-    await execFileP('ip', ['link', 'delete', this.bridge]).catch(() => undefined);
+    await this.ip(['link', 'delete', this.bridge]).catch(() => undefined);
     fs.rmSync(join(this.opts.dataDir, 'ipam'), { recursive: true, force: true });
     this.restoreForwarding();
   }

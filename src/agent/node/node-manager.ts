@@ -47,6 +47,8 @@ export interface NodeManagerOptions {
   measurePressure?: boolean;
   /** Taints to register with. */
   taints?: Taint[];
+  /** The pod subnet to register with (spec.podCIDR/podCIDRs, as the kubelet's --pod-cidr); else node IPAM assigns one. */
+  podCIDR?: string;
   /** The node's images for status.images (runtimes that use images); a change is reported at the next status check. */
   images?: () => Promise<ContainerImage[]>;
 }
@@ -237,7 +239,10 @@ export class NodeManager {
         labels: this.labels(),
         annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
       },
-      spec: this.o.taints ? { taints: this.o.taints } : {},
+      spec: {
+        ...(this.o.taints ? { taints: this.o.taints } : {}),
+        ...(this.o.podCIDR ? { podCIDR: this.o.podCIDR, podCIDRs: [this.o.podCIDR] } : {}),
+      },
       status: this.status(now, undefined),
     };
     try {

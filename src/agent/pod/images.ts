@@ -130,8 +130,8 @@ export class ImageManager {
       const delayMs = b ? Math.min(this.policy.maxMs, b.delayMs * 2) : this.policy.initialMs;
       const at = Date.now();
       this.backoff.set(key, { delayMs, until: at + delayMs, lastError: msg });
+      // The caller records `Error: ErrImagePull` with the other container errors, as the kubelet's runtime manager does.
       opts.emit({ type: 'Warning', reason: 'Failed', message: `Failed to pull image "${image}": ${msg}` });
-      opts.emit({ type: 'Warning', reason: 'Failed', message: 'Error: ErrImagePull' });
       return { ok: false, reason: 'ErrImagePull', message: msg, retryAt: at + delayMs };
     }
   }

@@ -18,6 +18,8 @@ interface Entry {
   uid: string;
   status: PodStatus;
   json: string;
+  /** When the status was handed over (the write latency is logged at -v 2). */
+  queuedAt: number;
 }
 
 /** Options of a StatusManager. */
@@ -49,7 +51,8 @@ export class StatusManager {
     const key = `${meta.namespace ?? ''}/${meta.name ?? ''}`;
     const json = JSON.stringify(status);
     if (this.written.get(key) === `${meta.uid ?? ''}|${json}` && !this.pending.has(key)) return;
-    this.pending.set(key, { namespace: meta.namespace ?? '', name: meta.name ?? '', uid: meta.uid ?? '', status, json });
+    const queuedAt = this.pending.get(key)?.queuedAt ?? Date.now();
+    this.pending.set(key, { namespace: meta.namespace ?? '', name: meta.name ?? '', uid: meta.uid ?? '', status, json, queuedAt });
     this.pump();
   }
 
@@ -110,6 +113,7 @@ export class StatusManager {
         await this.opts.pods.patch(e.name, { metadata: { uid: e.uid }, status: e.status }, { namespace: e.namespace, type: 'merge', subresource: 'status' });
         this.written.set(key, `${e.uid}|${e.json}`);
         this.writes++;
+        log.v(2).info('pod status written', { pod: key, phase: e.status.phase, ms: Date.now() - e.queuedAt });
         return;
       } catch (err) {
         if (isNotFound(err) || isInvalid(err)) {

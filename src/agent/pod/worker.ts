@@ -60,6 +60,8 @@ export interface PodWorkerDeps {
   volumeResyncMs?: number;
   /** Image pulls for runtimes that use images (shared by the agent's workers). */
   images?: ImageManager;
+  /** The pod's DNS settings for its sandbox (the kubelet's dnsPolicy handling); absent: the runtime's default. */
+  dnsConfig?: (pod: Pod) => PodSandboxConfig['dnsConfig'];
 }
 
 interface ContainerTrack {
@@ -80,6 +82,18 @@ interface ContainerTrack {
   backoffMs?: number;
   /** The container exited because the agent stopped it (liveness, hook failure…). */
   killedByAgent?: boolean;
+  /** A failed pull shows ErrImagePull until then; later syncs in the back-off show ImagePullBackOff. */
+  errImagePullUntil?: number;
+}
+
+/** Pod conditions this agent computes; others (readiness gates, DisruptionTarget) are inputs of a sync. */
+const ownConditions = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
+
+/** What a sync depends on: the pod without its resourceVersion and without the status this agent writes. */
+function syncInputs(pod: Pod): string {
+  const { resourceVersion: _rv, managedFields: _mf, ...meta } = pod.metadata ?? {};
+  const foreign = (pod.status?.conditions ?? []).filter((c) => !ownConditions.has(c.type)).map((c) => [c.type, c.status]);
+  return JSON.stringify([meta, pod.spec, foreign]);
 }
 
 /** Formats milliseconds as a Go duration (10s, 1m20s, 5m0s). */
@@ -115,12 +129,15 @@ export class PodWorker {
   private emittedPulled = new Set<string>();
   private lastVolumeSync = 0;
   private readonly abort = new AbortController();
+  /** Stage timings of a new pod's first start, logged at -v 2 once it runs (where startup latency goes). */
+  private trace: { t0: number; marks: [string, number][] } | undefined;
 
   constructor(pod: Pod, deps: PodWorkerDeps) {
     this.pod = pod;
     this.uid = pod.metadata?.uid ?? '';
     this.deps = deps;
     this.startTime = pod.status?.startTime;
+    if (!this.startTime) this.trace = { t0: Date.now(), marks: [] };
   }
 
   /** The pod as last seen. */
@@ -138,10 +155,15 @@ export class PodWorker {
     this.running ??= this.loop();
   }
 
-  /** A newer version of the pod arrived. */
+  /**
+   * A newer version of the pod arrived. Only a change in what a sync reads wakes the worker — not the echo of a
+   * status this agent wrote (the kubelet reconciles those without a sync): a pod waits between syncs as upstream's
+   * does, so ErrImagePull is seen until the back-off, and each status write does not cost another sync.
+   */
   update(pod: Pod): void {
+    const changed = syncInputs(pod) !== syncInputs(this.pod);
     this.pod = pod;
-    this.kick();
+    if (changed) this.kick();
   }
 
   /** The pod object is gone from the API: terminate and clean up. */
@@ -224,6 +246,10 @@ export class PodWorker {
         this.scheduleWake(Date.now() + Math.min(10_000, 500 * 2 ** Math.min(errors, 5)));
       }
     }
+  }
+
+  private mark(stage: string): void {
+    this.trace?.marks.push([stage, Date.now() - this.trace.t0]);
   }
 
   private key(): string {
@@ -358,6 +384,7 @@ export class PodWorker {
       annotations: { ...(meta.annotations ?? {}) },
       hostNetwork: this.pod.spec?.hostNetwork === true,
       portMappings: ports,
+      ...(this.deps.dnsConfig ? { dnsConfig: this.deps.dnsConfig(this.pod) } : {}),
     };
   }
 
@@ -374,9 +401,11 @@ export class PodWorker {
       await this.adoptContainers();
       return;
     }
+    this.mark('sync');
     this.sandboxId = await this.deps.runtime.runPodSandbox(this.sandboxConfig());
     const st = await this.deps.runtime.podSandboxStatus(this.sandboxId);
     this.sandboxIP = st?.ip ?? this.deps.hostIP;
+    this.mark('sandbox');
     this.startTime ??= rfc3339(Date.now());
   }
 
@@ -430,6 +459,7 @@ export class PodWorker {
         throw e;
       }
     }
+    this.mark(`${c.name}.volumes`);
     let envs: { key: string; value: string }[];
     try {
       envs = await makeEnvironment(this.pod, c, { source: this.deps.source, downward });
@@ -443,18 +473,33 @@ export class PodWorker {
       }
       throw e;
     }
+    this.mark(`${c.name}.env`);
     if (rt.usesImages && this.deps.images) {
+      const now = Date.now();
+      if (t.waiting?.reason === 'ErrImagePull' && t.errImagePullUntil !== undefined && now < t.errImagePullUntil) {
+        this.scheduleWake(t.errImagePullUntil);
+        return;
+      }
       const res = await this.deps.images.ensureImage(this.pod, c, {
         source: this.deps.source,
         emit: (ev) => this.event({ ...ev, fieldPath }),
       });
       if (!res.ok) {
         t.waiting = { reason: res.reason, message: res.message };
-        if (res.reason !== 'ImagePullBackOff') this.event({ type: 'Warning', reason: 'Failed', message: `Error: ${res.reason}`, fieldPath });
+        this.event({ type: 'Warning', reason: 'Failed', message: `Error: ${res.reason}`, fieldPath });
+        t.errImagePullUntil = undefined;
+        let wakeAt = res.retryAt ?? Date.now() + 10_000;
+        if (res.reason === 'ErrImagePull') {
+          // Upstream's pod worker syncs again after its 10 s back-off period, inside the image back-off, and only
+          // then reports ImagePullBackOff; here the next sync is at half the back-off, so both states are seen.
+          wakeAt = Date.now() + Math.max(0, (res.retryAt ?? Date.now()) - Date.now()) / 2;
+          t.errImagePullUntil = wakeAt;
+        }
         // ErrImageNeverPull and InvalidImageName are retried on the resync, as upstream does.
-        this.scheduleWake(res.retryAt ?? Date.now() + 10_000);
+        this.scheduleWake(wakeAt);
         return;
       }
+      t.errImagePullUntil = undefined;
     } else if (!this.emittedPulled.has(c.name)) {
       this.emittedPulled.add(c.name);
       const image = c.image ?? '';
@@ -470,6 +515,7 @@ export class PodWorker {
         this.event({ type: 'Normal', reason: 'Pulled', message: `Container image "${image}" already present on machine`, fieldPath });
       }
     }
+    this.mark(`${c.name}.image`);
     const envMap = new Map(envs.map((e) => [e.key, e.value]));
     const mounts = (c.volumeMounts ?? []).flatMap((m) => {
       const base = volumes.get(m.name);
@@ -518,6 +564,7 @@ export class PodWorker {
     t.killedByAgent = false;
     t.restartRequested = undefined;
     for (const p of t.probes.splice(0)) p.stop();
+    this.mark(`${c.name}.create`);
     this.event({ type: 'Normal', reason: 'Created', message: `Created container: ${c.name}`, fieldPath });
     try {
       await rt.startContainer(id);
@@ -529,6 +576,7 @@ export class PodWorker {
       return;
     }
     t.waiting = undefined;
+    this.mark(`${c.name}.start`);
     this.event({ type: 'Normal', reason: 'Started', message: `Started container ${c.name}`, fieldPath });
     const st = await rt.containerStatus(id);
     if (c.lifecycle?.postStart) {
@@ -713,6 +761,11 @@ export class PodWorker {
       now: rfc3339(Date.now()),
     });
     this.deps.statusManager.setPodStatus(this.pod, status);
+    if (this.trace && (status.phase === 'Running' || podIsTerminal)) {
+      this.mark('status');
+      log.v(2).info('pod startup stages', { pod: this.key(), seenAt: this.trace.t0, ...Object.fromEntries(this.trace.marks) });
+      this.trace = undefined;
+    }
   }
 
   // --- termination ---
@@ -756,7 +809,7 @@ export class PodWorker {
       }
     }
     if (this.sandboxId) await rt.removePodSandbox(this.sandboxId);
-    if (this.deps.materializeVolumes) fs.rmSync(this.podDir, { recursive: true, force: true });
+    if (this.deps.materializeVolumes) await fs.promises.rm(this.podDir, { recursive: true, force: true });
     this.deps.statusManager.forget(meta.namespace ?? '', meta.name ?? '');
     this.finished = true;
     this.deps.onDone(this.uid);

@@ -1,8 +1,8 @@
 /**
  * The service proxy loop: Services and EndpointSlices come from informers; any change marks the state dirty and
- * one sync (rules rebuilt from the caches, written in one `iptables-restore --noflush` batch) runs at a time,
- * coalescing bursts. A periodic sync repairs rules someone else removed. `cleanup` removes every chain with the
- * proxy's prefix and the jumps to them.
+ * one sync (rules rebuilt from the caches, written in one atomic batch: `nft -f`, or `iptables-restore --noflush`
+ * where nft is missing) runs at a time, coalescing bursts. A periodic sync repairs rules someone else removed.
+ * `cleanup` removes the nft table, every iptables chain with the proxy's prefix and the jumps to them.
  */
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Service } from 'kubernetes-types/core/v1.js';
@@ -13,6 +13,10 @@ import type { ApiClient } from '../../client/index.ts';
 import { SharedInformer } from '../../client/index.ts';
 import { chainsWithPrefix, hostIptables } from './iptables.ts';
 import type { Iptables } from './iptables.ts';
+import { hostNft, nftAvailable } from './nft.ts';
+import type { Nft } from './nft.ts';
+import { buildNftRules, defaultNftTable, renderNft } from './nft-rules.ts';
+import type { NftRuleset } from './nft-rules.ts';
 import { buildProxyRules, defaultChainPrefix, jumpRules, renderRestore } from './rules.ts';
 import type { ProxyRules, ProxyRulesOptions } from './rules.ts';
 
@@ -25,22 +29,48 @@ export interface ServiceProxyOptions extends ProxyRulesOptions {
   syncPeriodMs?: number;
   /** Remove every rule on stop (default false: rules stay so that traffic keeps flowing across a restart). */
   cleanupOnStop?: boolean;
+  /** Backend: nftables, iptables, or auto (default: nftables when `nft` works here, else iptables). */
+  mode?: ProxyMode;
+  /** The nftables table (family ip; default skiff). */
+  nftTable?: string;
   iptables?: Iptables;
+  nft?: Nft;
   signal?: AbortSignal;
+}
+
+/** The proxy's rule backends. */
+export type ProxyMode = 'auto' | 'nftables' | 'iptables';
+
+/** The backend `auto` picks: nftables when the nft binary can read the ruleset, else iptables. */
+export async function detectProxyMode(opts: { nftBinary?: string } = {}): Promise<'nftables' | 'iptables'> {
+  return (await nftAvailable(opts.nftBinary ? { binary: opts.nftBinary } : {})) ? 'nftables' : 'iptables';
 }
 
 /** A running service proxy. */
 export interface RunningServiceProxy {
   /** Rebuilds and writes the rules now; resolves when written. */
   syncNow(): Promise<void>;
+  /** The backend in use. */
+  readonly mode: 'nftables' | 'iptables';
   /** Duration of the last sync in ms, and how many service ports it programmed. */
   readonly lastSync: { ms: number; servicePorts: number; at: number } | undefined;
   stop(): Promise<void>;
 }
 
-/** Removes every chain starting with the prefix, and the jumps to them from the built-in chains. */
-export async function cleanupProxyRules(opts: { chainPrefix?: string; iptables?: Iptables } = {}): Promise<void> {
+/**
+ * Removes everything the proxy wrote: the nft table (when nft works here) and every iptables chain starting with
+ * the prefix, with the jumps to them from the built-in chains.
+ */
+export async function cleanupProxyRules(opts: { chainPrefix?: string; nftTable?: string; iptables?: Iptables; nft?: Nft } = {}): Promise<void> {
+  const nft = opts.nft ?? ((await nftAvailable()) ? hostNft() : undefined);
+  await nft?.deleteTable(opts.nftTable ?? defaultNftTable);
+  await cleanupIptables(opts);
+}
+
+async function cleanupIptables(opts: { chainPrefix?: string; iptables?: Iptables }): Promise<void> {
   const ipt = opts.iptables ?? hostIptables();
+  // An nft-only host has no iptables binaries, hence no iptables rules of ours.
+  if (!opts.iptables && !(await ipt.run(['--version']).then(() => true, () => false))) return;
   const prefix = opts.chainPrefix ?? defaultChainPrefix;
   for (const j of jumpRules({ chainPrefix: prefix })) {
     // A rule may have been inserted more than once (by crashed earlier runs): delete until none is left.
@@ -65,42 +95,99 @@ async function ensureJumps(ipt: Iptables, prefix: string): Promise<void> {
   }
 }
 
-/** Starts the proxy; resolves after the informers synced and the first rules were written. */
-export async function startServiceProxy(opts: ServiceProxyOptions): Promise<RunningServiceProxy> {
-  const ipt = opts.iptables ?? hostIptables();
-  const prefix = opts.chainPrefix ?? defaultChainPrefix;
-  const abort = new AbortController();
-  opts.signal?.addEventListener('abort', () => abort.abort(), { once: true });
-  const svcInformer = new SharedInformer<Service>(opts.client.resource<Service>(services), { name: 'proxy-services' });
-  const sliceInformer = new SharedInformer<EndpointSlice>(opts.client.resource<EndpointSlice>(endpointSlices), { name: 'proxy-endpointslices' });
+/** One backend's sync: `full` rewrites everything (start, periodic repair, after a failure). */
+interface Syncer {
+  readonly mode: 'nftables' | 'iptables';
+  sync(svcs: Service[], slices: EndpointSlice[], full: boolean): Promise<number>;
+  cleanup(): Promise<void>;
+}
 
+async function iptablesSyncer(ipt: Iptables, opts: ServiceProxyOptions): Promise<Syncer> {
+  const prefix = opts.chainPrefix ?? defaultChainPrefix;
   // Chains written by an earlier run are known from the start, so that the first sync deletes the stale ones.
   let known = {
     nat: new Set(chainsWithPrefix(await ipt.save('nat'), prefix)),
     filter: new Set(chainsWithPrefix(await ipt.save('filter'), prefix)),
   };
+  // The rules last written; undefined forces a full sync.
+  let previous: ProxyRules | undefined;
+  return {
+    mode: 'iptables',
+    async sync(svcs, slices, full) {
+      if (full) previous = undefined;
+      const rules = buildProxyRules(svcs, slices, opts);
+      const text = renderRestore(rules, known, previous ? { previous } : {});
+      const wasFull = !previous;
+      previous = undefined;
+      await ipt.restore(text);
+      // After the restore: the chains must exist before a jump to them can be inserted.
+      if (wasFull) await ensureJumps(ipt, prefix);
+      known = { nat: rules.natChains, filter: rules.filterChains };
+      previous = rules;
+      return rules.servicePorts;
+    },
+    cleanup: () => cleanupIptables({ chainPrefix: prefix, iptables: ipt }),
+  };
+}
+
+function nftSyncer(nft: Nft, opts: ServiceProxyOptions): Syncer {
+  const table = opts.nftTable ?? defaultNftTable;
+  let previous: NftRuleset | undefined;
+  return {
+    mode: 'nftables',
+    async sync(svcs, slices, full) {
+      if (full) previous = undefined;
+      const rules = buildNftRules(svcs, slices, { ...opts, table });
+      const prev = previous;
+      previous = undefined;
+      try {
+        // Objects of an earlier run (or of a changed world) are read back so that the full sync deletes them.
+        await nft.apply(renderNft(rules, prev ? { previous: prev } : { existing: (await nft.names(table)) ?? { chains: new Set(), sets: new Map() } }));
+      } catch (e) {
+        // A table someone else changed can refuse a rewrite in place: replace it whole, in the same transaction.
+        log.warn('nft sync failed, replacing the table', { err: e, partial: !!prev });
+        await nft.apply(`add table ip ${table}\ndelete table ip ${table}\n${renderNft(rules)}`);
+      }
+      previous = rules;
+      return rules.servicePorts;
+    },
+    cleanup: async () => {
+      await nft.deleteTable(table);
+    },
+  };
+}
+
+/** Starts the proxy; resolves after the informers synced and the first rules were written. */
+export async function startServiceProxy(opts: ServiceProxyOptions): Promise<RunningServiceProxy> {
+  const prefix = opts.chainPrefix ?? defaultChainPrefix;
+  const mode = opts.mode && opts.mode !== 'auto' ? opts.mode : (opts.nft ? 'nftables' : await detectProxyMode());
+  const syncer = mode === 'nftables' ? nftSyncer(opts.nft ?? hostNft(), opts) : await iptablesSyncer(opts.iptables ?? hostIptables(), opts);
+  // Rules of the other backend (an earlier run before nft was installed, or the reverse) would shadow these.
+  if (mode === 'nftables') await cleanupIptables({ chainPrefix: prefix, ...(opts.iptables ? { iptables: opts.iptables } : {}) }).catch((e: unknown) => log.v(2).info('no iptables rules removed', { err: e }));
+  else if (opts.nft || (await nftAvailable())) await (opts.nft ?? hostNft()).deleteTable(opts.nftTable ?? defaultNftTable);
+  const abort = new AbortController();
+  opts.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+  const svcInformer = new SharedInformer<Service>(opts.client.resource<Service>(services), { name: 'proxy-services' });
+  const sliceInformer = new SharedInformer<EndpointSlice>(opts.client.resource<EndpointSlice>(endpointSlices), { name: 'proxy-endpointslices' });
+
   let lastSync: RunningServiceProxy['lastSync'];
   let running: Promise<void> | undefined;
   let dirty = false;
-  let jumpsChecked = false;
-  // The rules last written; undefined forces a full sync (start, periodic repair, after a failure).
-  let previous: ProxyRules | undefined;
+  let full = true;
 
   const syncOnce = async (): Promise<void> => {
     const t0 = performance.now();
-    const rules = buildProxyRules(svcInformer.lister().list(), sliceInformer.lister().list(), opts);
-    const text = renderRestore(rules, known, previous ? { previous } : {});
-    previous = undefined;
-    await ipt.restore(text);
-    if (!jumpsChecked) {
-      // After the restore: the chains must exist before a jump to them can be inserted.
-      await ensureJumps(ipt, prefix);
-      jumpsChecked = true;
+    const wantFull = full;
+    full = false;
+    let servicePorts: number;
+    try {
+      servicePorts = await syncer.sync(svcInformer.lister().list(), sliceInformer.lister().list(), wantFull);
+    } catch (e) {
+      full = true;
+      throw e;
     }
-    known = { nat: rules.natChains, filter: rules.filterChains };
-    previous = rules;
-    lastSync = { ms: performance.now() - t0, servicePorts: rules.servicePorts, at: Date.now() };
-    log.v(4).info('rules synced', { ms: Math.round(lastSync.ms), servicePorts: rules.servicePorts });
+    lastSync = { ms: performance.now() - t0, servicePorts, at: Date.now() };
+    log.v(4).info('rules synced', { mode, ms: Math.round(lastSync.ms), servicePorts, full: wantFull });
   };
 
   // One sync at a time; changes during a sync cause exactly one more.
@@ -133,15 +220,15 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Runn
   svcInformer.addEventHandler(handler);
   sliceInformer.addEventHandler(handler);
   const timer = setInterval(() => {
-    jumpsChecked = false;
-    previous = undefined;
+    full = true;
     kick();
   }, opts.syncPeriodMs ?? 30_000);
   timer.unref();
-  log.info('service proxy started', { node: opts.nodeName, prefix, servicePorts: lastSync?.servicePorts ?? 0 });
+  log.info('service proxy started', { node: opts.nodeName, mode, servicePorts: lastSync?.servicePorts ?? 0 });
 
   let stopped = false;
   return {
+    mode,
     syncNow: sync,
     get lastSync() {
       return lastSync;
@@ -153,7 +240,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Runn
       abort.abort();
       await Promise.all([svcInformer.stop(), sliceInformer.stop()]);
       await running?.catch(() => undefined);
-      if (opts.cleanupOnStop) await cleanupProxyRules({ chainPrefix: prefix, iptables: ipt });
+      if (opts.cleanupOnStop) await syncer.cleanup();
     },
   };
 }

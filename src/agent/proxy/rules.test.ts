@@ -141,3 +141,22 @@ test('a partial sync rewrites only the chains that changed and deletes the stale
   assert.ok(!text.includes(`:${keptSep} `), 'the unchanged endpoint chain is left alone');
   assert.ok(!text.slice(text.indexOf('*nat')).includes(':SKIFF-SERVICES '), 'the unchanged dispatch chain is left alone');
 });
+
+test('the cluster DNS address is redirected to the local DNS port, guarded against outside traffic', async (t) => {
+  const r = buildProxyRules([web], [slice('a', 'web', [{ ip: '10.42.0.5' }])], { ...opts, localDns: { ip: '10.43.0.10', port: 40053 } });
+  const redirects = r.nat.filter((l) => l.includes('REDIRECT'));
+  assert.deepEqual(redirects, ['udp', 'tcp'].map((p) => `-A SKIFF-SERVICES -m comment --comment "cluster dns" -d 10.43.0.10/32 -p ${p} -m ${p} --dport 53 -j REDIRECT --to-ports 40053`));
+  assert.ok(r.nat.indexOf(redirects[0]!) < r.nat.findIndex((l) => l.includes('10.43.0.20')), 'before any service rule');
+  assert.equal(r.filter.filter((l) => l.includes('--dport 40053 -m conntrack ! --ctstate DNAT -j DROP') && l.includes('! -i lo')).length, 2);
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root');
+    return;
+  }
+  try {
+    execFileSync('iptables-restore', ['--version'], { stdio: 'ignore' });
+  } catch {
+    t.skip('iptables-restore not installed');
+    return;
+  }
+  await hostIptables().restore(renderRestore(r), { test: true });
+});

@@ -29,6 +29,11 @@ export interface ProxyRulesOptions {
   chainPrefix?: string;
   /** The masquerade mark bit (default 0x10000). */
   masqueradeBit?: number;
+  /**
+   * The cluster DNS address (`ip`, port 53 UDP/TCP) is redirected to this node's DNS server listening on all
+   * addresses at `port`; other traffic to that port from outside the node is dropped.
+   */
+  localDns?: { ip: string; port: number };
 }
 
 /** One endpoint picked for a service port. */
@@ -121,19 +126,26 @@ export function endpointsForPort(slices: EndpointSlice[], port: ServicePort): Pr
       byKey.set(key, { ip, port: sp.port, ready, ...(ep.nodeName ? { nodeName: ep.nodeName } : {}) });
     }
   }
-  const all = [...byKey.values()].sort((a, b) => compareIP(a.ip, b.ip) || a.port - b.port);
+  // Numeric keys computed once: comparing dotted strings inside the sort dominated large syncs.
+  const all = [...byKey.values()].map((e) => ({ e, k: ipNumber(e.ip) })).sort((a, b) => a.k - b.k || (a.e.ip < b.e.ip ? -1 : a.e.ip > b.e.ip ? 1 : 0) || a.e.port - b.e.port).map((x) => x.e);
   const ready = all.filter((e) => e.ready);
   return ready.length > 0 ? ready : all;
 }
 
-function compareIP(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 4; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
+function ipNumber(ip: string): number {
+  let n = 0;
+  let part = 0;
+  let parts = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      n = n * 256 + part;
+      part = 0;
+      parts++;
+    } else if (c >= 48 && c <= 57) part = part * 10 + (c - 48);
+    else return Number.MAX_SAFE_INTEGER; // not dotted IPv4: after every address
   }
-  return a < b ? -1 : a > b ? 1 : 0;
+  return parts === 3 ? n * 256 + part : Number.MAX_SAFE_INTEGER;
 }
 
 function isIPv4(ip: string | undefined): ip is string {
@@ -244,6 +256,12 @@ export function buildProxyRules(services: Service[], slices: EndpointSlice[], op
     }
   }
 
+  const dns = opts.localDns;
+  if (dns) {
+    // Redirected to the address of the interface the query came in on, where the DNS server listens (all addresses).
+    natRules.unshift(...['udp', 'tcp'].map((pr) => `-A ${SERVICES} -m comment --comment ${q('cluster dns')} -d ${dns.ip}/32 -p ${pr} -m ${pr} --dport 53 -j REDIRECT --to-ports ${dns.port}`));
+    filterRules.unshift(...['udp', 'tcp'].map((pr) => `-A ${SERVICES} -m comment --comment ${q('cluster dns only through its address')} ! -i lo -p ${pr} -m ${pr} --dport ${dns.port} -m conntrack ! --ctstate DNAT -j DROP`));
+  }
   // iptables-restore wants every chain declared before a rule jumps to it.
   const nat: string[] = [
     `:${SERVICES} - [0:0]`,

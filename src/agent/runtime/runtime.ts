@@ -23,6 +23,8 @@ export interface PodSandboxConfig {
   hostNetwork: boolean;
   /** Declared container ports (for runtimes that map them). */
   portMappings: { containerPort: number; protocol: string; hostPort?: number }[];
+  /** The pod's resolv.conf content (CRI DNSConfig); absent: the runtime's default. */
+  dnsConfig?: { servers: string[]; searches: string[]; options: string[] };
 }
 
 /** SANDBOX_READY / SANDBOX_NOTREADY. */

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
-const SKIFF = join(ROOT, 'bin', 'skiff');
+// SKIFF_TEST_BUNDLE runs another build of the executable (e.g. a private bundle while dist/ is shared).
+const SKIFF = process.env['SKIFF_TEST_BUNDLE'] ? resolve(process.env['SKIFF_TEST_BUNDLE']) : join(ROOT, 'bin', 'skiff');
 
 /** A running server started by a test. */
 export interface TestServer {
@@ -26,10 +27,22 @@ export interface TestServer {
   stop(opts?: { keepData?: boolean }): Promise<number | null>;
 }
 
+/** Options of startServer. */
+export interface StartServerOptions {
+  args?: string[];
+  dataDir?: string;
+  env?: Record<string, string>;
+  /**
+   * Keep the embedded node agent (default false: `--no-agent`, tests start their own agents). Its service proxy and
+   * DNS stay off: they program the host's nft table, which servers running side by side would share.
+   */
+  agent?: boolean;
+}
+
 /** Starts `skiff server` and waits until it reports its URL. */
-export async function startServer(opts: { args?: string[]; dataDir?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startServer(opts: StartServerOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-it-'));
-  const proc = spawn(process.execPath, [SKIFF, 'server', '--port', '0', '--data-dir', dataDir, '--no-agent', ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [SKIFF, 'server', '--port', '0', '--data-dir', dataDir, ...(opts.agent ? ['--disable-proxy', '--disable-dns'] : ['--no-agent']), ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });

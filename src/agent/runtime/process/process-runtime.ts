@@ -5,9 +5,15 @@
  *
  * A container's stdout/stderr are FIFOs that the container itself holds open read-write, so its writes never
  * fail while the agent is away (they block once the pipe buffer fills); the agent drains them into the log file.
- * The state file (PIDs with their start times) lets a restarted agent adopt containers that are still running
- * instead of starting them again. An adopted container's exit code is unknown (it is not the agent's child) and
- * its stdin is closed.
+ * Per-record state files (`<pod dir>/sandbox-<id>.json`, `<container dir>/container.json`, with PIDs and their
+ * start times) let a restarted agent adopt containers that are still running instead of starting them again; a
+ * change rewrites only the record that changed, so the cost per change does not grow with the pods on the node.
+ * An adopted container's exit code is unknown (it is not the agent's child).
+ *
+ * stdin is a FIFO too. Besides the agent, a tiny holder process (`sleep infinity`) keeps its write side open, so
+ * the container never reads end-of-file while the agent is away and a restarted agent can reopen it for attach;
+ * closing stdin (stdinOnce) ends the agent's writer and the holder. A container with `tty` runs under script(1),
+ * which gives it a pseudo-terminal whose size any later agent can set (see pty.ts).
  */
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -27,6 +33,7 @@ import type {
   ImageInfo, ListFilter, PodSandboxConfig, PodSandboxStatus, RuntimeVersion, StreamOptions,
 } from '../runtime.ts';
 import { RuntimeError } from '../runtime.ts';
+import { childrenOf, forwardResizes, onPty } from './pty.ts';
 
 const log = logger('process-runtime');
 const execFileP = promisify(execFile);
@@ -36,7 +43,7 @@ export const placeholderCommand = ['sleep', 'infinity'];
 
 /** Options of the process runtime. */
 export interface ProcessRuntimeOptions {
-  /** Directory for sandboxes, container state and the state file. */
+  /** Directory for sandboxes, containers and their state files. */
   rootDir: string;
   /** The address reported as every pod's IP (the node's InternalIP). */
   podIP: string;
@@ -74,6 +81,11 @@ interface ContainerRecord {
   pid?: number;
   /** /proc/<pid>/stat start time, to tell our process from a recycled PID. */
   pidStart?: string;
+  /** The process that holds the stdin FIFO open for writing while the agent is away. */
+  stdinHolderPid?: number;
+  stdinHolderStart?: string;
+  /** stdin was closed (stdinOnce after the first attach): never reopened. */
+  stdinClosed?: boolean;
 }
 
 interface Live {
@@ -81,7 +93,6 @@ interface Live {
   pumps: net.Socket[];
   writer?: LogWriter;
   stdinWriter?: net.Socket;
-  stdinUsed: boolean;
   subscribers: Set<(stream: LogStream, chunk: Buffer) => void>;
   exited: Promise<void>;
   markExited: () => void;
@@ -89,7 +100,8 @@ interface Live {
   poll?: NodeJS.Timeout;
 }
 
-interface StateFile {
+/** The single state file of earlier versions, read once and replaced by per-record files. */
+interface LegacyStateFile {
   version: 1;
   sandboxes: SandboxRecord[];
   containers: ContainerRecord[];
@@ -110,6 +122,8 @@ export class ProcessRuntime implements ContainerRuntime {
   private readonly live = new Map<string, Live>();
   private readonly listeners = new Set<(ev: ContainerEvent) => void>();
   private saveScheduled = false;
+  private readonly dirtySandboxes = new Set<string>();
+  private readonly dirtyContainers = new Set<string>();
   private closed = false;
   private readonly fifoPool: string[] = [];
   private refilling: Promise<void> | undefined;
@@ -128,15 +142,9 @@ export class ProcessRuntime implements ContainerRuntime {
     fs.mkdirSync(join(this.rootDir, 'pods'), { recursive: true });
     fs.rmSync(join(this.rootDir, 'fifo-pool'), { recursive: true, force: true });
     await this.refillFifos();
-    let state: StateFile | undefined;
-    try {
-      state = JSON.parse(fs.readFileSync(this.statePath(), 'utf8')) as StateFile;
-    } catch {
-      state = undefined;
-    }
-    if (!state) return;
-    for (const s of state.sandboxes) this.sandboxes.set(s.id, s);
-    for (const c of state.containers) {
+    const { sandboxes, containers } = this.loadState();
+    for (const s of sandboxes) this.sandboxes.set(s.id, s);
+    for (const c of containers) {
       this.containers.set(c.id, c);
       if (c.state === 'CONTAINER_RUNNING') await this.adopt(c);
     }
@@ -152,7 +160,7 @@ export class ProcessRuntime implements ContainerRuntime {
       for (const p of l.pumps) p.destroy();
       l.stdinWriter?.destroy();
       l.writer?.close();
-      for (const e of l.execs) killGroup(e.pid, 'SIGKILL');
+      for (const e of l.execs) killTree(e.pid, 'SIGKILL');
     }
     this.saveNow();
   }
@@ -170,8 +178,9 @@ export class ProcessRuntime implements ContainerRuntime {
     if (existing && existing.state === 'SANDBOX_READY') return id;
     const dir = join(this.rootDir, 'pods', config.metadata.uid);
     fs.mkdirSync(dir, { recursive: true });
-    this.sandboxes.set(id, { id, config, createdAt: existing?.createdAt ?? Date.now(), state: 'SANDBOX_READY', dir });
-    this.save();
+    const sb: SandboxRecord = { id, config, createdAt: existing?.createdAt ?? Date.now(), state: 'SANDBOX_READY', dir };
+    this.sandboxes.set(id, sb);
+    this.saveSandbox(sb);
     return id;
   }
 
@@ -180,7 +189,7 @@ export class ProcessRuntime implements ContainerRuntime {
     if (!sb) return;
     await Promise.all([...this.containers.values()].filter((c) => c.podSandboxId === id).map((c) => this.stopContainer(c.id, { timeoutSeconds: 0 })));
     sb.state = 'SANDBOX_NOTREADY';
-    this.save();
+    this.saveSandbox(sb);
   }
 
   async removePodSandbox(id: string): Promise<void> {
@@ -191,7 +200,6 @@ export class ProcessRuntime implements ContainerRuntime {
     this.sandboxes.delete(id);
     // Only this runtime's own directory is removed; host paths behind volume links are not followed.
     fs.rmSync(sb.dir, { recursive: true, force: true });
-    this.save();
   }
 
   async podSandboxStatus(id: string): Promise<PodSandboxStatus | undefined> {
@@ -243,7 +251,7 @@ export class ProcessRuntime implements ContainerRuntime {
       createdAt: Date.now(), startedAt: 0, finishedAt: 0, exitCode: 0, reason: '', message: '',
     };
     this.containers.set(id, rec);
-    this.save();
+    this.save(rec);
     this.emit(rec, 'CONTAINER_CREATED_EVENT');
     return id;
   }
@@ -254,7 +262,9 @@ export class ProcessRuntime implements ContainerRuntime {
     const outPath = join(rec.dir, 'stdout.fifo');
     const errPath = join(rec.dir, 'stderr.fifo');
     const inPath = join(rec.dir, 'stdin.fifo');
-    const fifos = [outPath, errPath, ...(rec.config.stdin ? [inPath] : [])];
+    // A terminal always reads a FIFO: script(1) must not see end-of-file on its input before stdin is closed.
+    const wantStdin = rec.config.stdin || rec.config.tty;
+    const fifos = [outPath, errPath, ...(wantStdin ? [inPath] : [])];
     for (const f of fifos) {
       fs.rmSync(f, { force: true });
       await this.takeFifo(f);
@@ -265,7 +275,7 @@ export class ProcessRuntime implements ContainerRuntime {
     const errR = fs.openSync(errPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     let inW: number | undefined;
     let inR: number | undefined;
-    if (rec.config.stdin) {
+    if (wantStdin) {
       inW = fs.openSync(inPath, fs.constants.O_RDWR);
       inR = fs.openSync(inPath, fs.constants.O_RDONLY);
     }
@@ -278,7 +288,9 @@ export class ProcessRuntime implements ContainerRuntime {
     let spawnError: Error | undefined;
     if (!cwdError) {
       try {
-        child = spawn(rec.argv[0]!, rec.argv.slice(1), { cwd: rec.cwd, env: rec.env, stdio: [inR ?? 'ignore', outW, errW], detached: true });
+        const argv = rec.config.tty ? onPty(rec.argv) : rec.argv;
+        const env = rec.config.tty ? { ...rec.env, TERM: rec.env['TERM'] ?? 'xterm' } : rec.env;
+        child = spawn(argv[0]!, argv.slice(1), { cwd: rec.cwd, env, stdio: [inR ?? 'ignore', outW, errW], detached: true });
         await new Promise<void>((res) => {
           child!.once('spawn', () => res());
           child!.once('error', (e) => {
@@ -290,6 +302,7 @@ export class ProcessRuntime implements ContainerRuntime {
         spawnError = e as Error;
       }
     }
+    if (child?.pid && inW !== undefined) this.spawnStdinHolder(rec, inW);
     fs.closeSync(outW);
     fs.closeSync(errW);
     if (inR !== undefined) fs.closeSync(inR);
@@ -306,7 +319,7 @@ export class ProcessRuntime implements ContainerRuntime {
       rec.startedAt = 0;
       rec.finishedAt = Date.now();
       live.markExited();
-      this.save();
+      this.save(rec);
       this.emit(rec, 'CONTAINER_STOPPED_EVENT');
       throw new RuntimeError('RunContainerError', rec.message);
     }
@@ -323,7 +336,7 @@ export class ProcessRuntime implements ContainerRuntime {
       const exitCode = code ?? 128 + signalNumber(signal);
       void this.finish(rec, live, exitCode);
     });
-    this.save();
+    this.save(rec);
     this.emit(rec, 'CONTAINER_STARTED_EVENT');
   }
 
@@ -333,18 +346,18 @@ export class ProcessRuntime implements ContainerRuntime {
     if (rec.state === 'CONTAINER_CREATED') {
       rec.state = 'CONTAINER_EXITED';
       rec.finishedAt = Date.now();
-      this.save();
+      this.save(rec);
       return;
     }
     if (rec.state !== 'CONTAINER_RUNNING' || !rec.pid) return;
     const live = this.live.get(id);
     const exited = live?.exited ?? Promise.resolve();
     if (opts.timeoutSeconds > 0) {
-      killGroup(rec.pid, 'SIGTERM');
+      signalContainer(rec, 'SIGTERM');
       const done = await Promise.race([exited.then(() => true), sleep(opts.timeoutSeconds * 1000).then(() => false)]);
       if (done) return;
     }
-    killGroup(rec.pid, 'SIGKILL');
+    signalContainer(rec, 'SIGKILL');
     await Promise.race([exited, sleep(5000)]);
   }
 
@@ -357,7 +370,6 @@ export class ProcessRuntime implements ContainerRuntime {
     this.live.delete(id);
     this.containers.delete(id);
     fs.rmSync(rec.dir, { recursive: true, force: true });
-    this.save();
     this.emit(rec, 'CONTAINER_DELETED_EVENT');
   }
 
@@ -415,25 +427,30 @@ export class ProcessRuntime implements ContainerRuntime {
 
   async exec(id: string, cmd: string[], opts: StreamOptions): Promise<number> {
     const rec = this.running(id);
-    const argv = opts.tty ? ['script', '-qefc', cmd.map(shellQuote).join(' '), '/dev/null'] : cmd;
+    const argv = opts.tty ? onPty(cmd) : cmd;
     return new Promise((resolveExec, rejectExec) => {
+      // A terminal's input stays open without stdin, as upstream's: script(1) would pass end-of-file on as ^D.
       const child = spawn(argv[0] ?? '', argv.slice(1), {
         cwd: rec.cwd,
         env: opts.tty ? { ...rec.env, TERM: rec.env['TERM'] ?? 'xterm' } : rec.env,
-        stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        stdio: [opts.stdin || opts.tty ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         detached: true,
       });
+      if (opts.tty && opts.resize && child.pid) {
+        const pid = child.pid;
+        void forwardResizes(pid, opts.resize, { isAlive: () => child.exitCode === null && child.signalCode === null });
+      }
       const live = this.live.get(id);
       live?.execs.add(child);
       const stdout = opts.stdout;
       const stderr = opts.tty ? opts.stdout : opts.stderr;
       child.stdout!.on('data', (c: Buffer) => stdout?.write(c));
       child.stderr!.on('data', (c: Buffer) => stderr?.write(c));
-      if (opts.stdin && child.stdin) {
+      if (child.stdin) {
         child.stdin.on('error', () => undefined);
-        opts.stdin.pipe(child.stdin);
+        if (opts.stdin) opts.stdin.pipe(child.stdin);
       }
-      const onAbort = (): void => killGroup(child.pid, 'SIGKILL');
+      const onAbort = (): void => killTree(child.pid, 'SIGKILL');
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       child.once('error', (e) => {
         live?.execs.delete(child);
@@ -452,7 +469,7 @@ export class ProcessRuntime implements ContainerRuntime {
   async attach(id: string, opts: StreamOptions): Promise<void> {
     const rec = this.running(id);
     const live = this.live.get(id);
-    if (!live) throw new RuntimeError('AttachError', `container ${id} cannot be attached: the agent restarted since it started`);
+    if (!live) throw new RuntimeError('AttachError', `container ${id} cannot be attached`);
     const sub = (stream: LogStream, chunk: Buffer): void => {
       const w: Writable | undefined = stream === 'stderr' && !rec.config.tty ? opts.stderr : opts.stdout;
       if (w && !w.destroyed) w.write(chunk);
@@ -460,14 +477,17 @@ export class ProcessRuntime implements ContainerRuntime {
     live.subscribers.add(sub);
     const stdinWriter = live.stdinWriter;
     if (opts.stdin && stdinWriter && rec.config.stdin) {
-      live.stdinUsed = true;
       opts.stdin.on('data', (c: Buffer) => {
         if (!stdinWriter.destroyed) stdinWriter.write(c);
       });
       opts.stdin.once('end', () => {
         // stdinOnce: the container's stdin closes after the first attach that used it ends.
-        if (rec.config.stdinOnce) stdinWriter.end(() => stdinWriter.destroy());
+        if (rec.config.stdinOnce) this.closeStdin(rec, live);
       });
+    }
+    if (rec.config.tty && opts.resize && rec.pid) {
+      const pid = rec.pid;
+      void forwardResizes(pid, opts.resize, { isAlive: () => rec.state === 'CONTAINER_RUNNING' && !(opts.signal?.aborted ?? false) });
     }
     try {
       await new Promise<void>((res) => {
@@ -560,7 +580,42 @@ export class ProcessRuntime implements ContainerRuntime {
   private newLive(): Live {
     let markExited!: () => void;
     const exited = new Promise<void>((r) => (markExited = r));
-    return { pumps: [], stdinUsed: false, subscribers: new Set(), exited, markExited, execs: new Set() };
+    return { pumps: [], subscribers: new Set(), exited, markExited, execs: new Set() };
+  }
+
+  /**
+   * Starts the process that keeps the stdin FIFO writable while no agent runs: without a writer the container
+   * would read end-of-file the moment the agent exits, and an adopted container could never be attached again.
+   */
+  private spawnStdinHolder(rec: ContainerRecord, inW: number): void {
+    try {
+      const holder = spawn('sleep', ['infinity'], { stdio: ['ignore', inW, 'ignore'], detached: true });
+      holder.on('error', (e) => log.warn('cannot start the stdin holder', { container: rec.config.metadata.name, err: e.message }));
+      holder.unref();
+      if (holder.pid) {
+        rec.stdinHolderPid = holder.pid;
+        rec.stdinHolderStart = procStartTime(holder.pid);
+      }
+    } catch (e) {
+      log.warn('cannot start the stdin holder', { container: rec.config.metadata.name, err: (e as Error).message });
+    }
+  }
+
+  private stopStdinHolder(rec: ContainerRecord): void {
+    const pid = rec.stdinHolderPid;
+    if (pid !== undefined && rec.stdinHolderStart !== undefined && procStartTime(pid) === rec.stdinHolderStart) killGroup(pid, 'SIGKILL');
+    rec.stdinHolderPid = undefined;
+    rec.stdinHolderStart = undefined;
+  }
+
+  /** Closes the container's stdin for good: the agent's writer and the holder go, so the container reads EOF. */
+  private closeStdin(rec: ContainerRecord, live: Live): void {
+    const w = live.stdinWriter;
+    live.stdinWriter = undefined;
+    this.stopStdinHolder(rec);
+    rec.stdinClosed = true;
+    this.save(rec);
+    if (w) w.end(() => w.destroy());
   }
 
   private pump(rec: ContainerRecord, live: Live, outFd: number, errFd: number): void {
@@ -579,20 +634,21 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   private async finish(rec: ContainerRecord, live: Live, exitCode: number): Promise<void> {
-    if (rec.pid) killGroup(rec.pid, 'SIGKILL');
+    if (rec.pid) signalContainer(rec, 'SIGKILL');
+    this.stopStdinHolder(rec);
     // Let the pumps drain what the process wrote before it exited (bounded: a leftover child may hold the FIFO).
     await Promise.race([Promise.all(live.pumps.map((p) => (p.readableEnded || p.destroyed ? Promise.resolve() : new Promise((r) => p.once('close', r))))), sleep(1000)]);
     for (const p of live.pumps) p.destroy();
     live.writer?.close();
     live.stdinWriter?.destroy();
-    for (const e of live.execs) killGroup(e.pid, 'SIGKILL');
+    for (const e of live.execs) killTree(e.pid, 'SIGKILL');
     if (live.poll) clearInterval(live.poll);
     rec.state = 'CONTAINER_EXITED';
     rec.exitCode = exitCode;
     rec.reason = exitCode === 0 ? 'Completed' : 'Error';
     rec.finishedAt = Date.now();
     live.markExited();
-    this.save();
+    this.save(rec);
     this.emit(rec, 'CONTAINER_STOPPED_EVENT');
   }
 
@@ -601,13 +657,14 @@ export class ProcessRuntime implements ContainerRuntime {
     const live = this.newLive();
     this.live.set(rec.id, live);
     if (!alive) {
+      this.stopStdinHolder(rec);
       rec.state = 'CONTAINER_EXITED';
       rec.exitCode = 255;
       rec.reason = 'ContainerStatusUnknown';
       rec.message = 'The container exited while the agent was not running; its exit status is unknown';
       rec.finishedAt = Date.now();
       live.markExited();
-      this.save();
+      this.save(rec);
       return;
     }
     log.info('adopted running container', { container: rec.config.metadata.name, pid: rec.pid });
@@ -616,6 +673,7 @@ export class ProcessRuntime implements ContainerRuntime {
       const outR = fs.openSync(join(rec.dir, 'stdout.fifo'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       const errR = fs.openSync(join(rec.dir, 'stderr.fifo'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       this.pump(rec, live, outR, errR);
+      this.reopenStdin(rec, live);
     } catch (e) {
       log.warn('cannot reopen the output of an adopted container', { container: rec.config.metadata.name, err: e });
     }
@@ -626,10 +684,24 @@ export class ProcessRuntime implements ContainerRuntime {
       rec.message = 'The container was adopted after an agent restart; its exit status is unknown';
       void this.finish(rec, live, 255).then(() => {
         rec.reason = 'ContainerStatusUnknown';
-        this.save();
+        this.save(rec);
       });
     }, 500);
     live.poll.unref();
+  }
+
+  /** Reopens an adopted container's stdin for attach, unless it was closed (or its holder is gone, which closed it). */
+  private reopenStdin(rec: ContainerRecord, live: Live): void {
+    if (!(rec.config.stdin || rec.config.tty) || rec.stdinClosed) return;
+    const holderAlive = rec.stdinHolderPid !== undefined && rec.stdinHolderStart !== undefined && procStartTime(rec.stdinHolderPid) === rec.stdinHolderStart;
+    if (!holderAlive) {
+      rec.stdinClosed = true;
+      return;
+    }
+    // O_RDWR never blocks or fails with ENXIO, whatever the reader does meanwhile.
+    const inW = fs.openSync(join(rec.dir, 'stdin.fifo'), fs.constants.O_RDWR);
+    live.stdinWriter = new net.Socket({ fd: inW, readable: false, writable: true });
+    live.stdinWriter.on('error', () => undefined);
   }
 
   private running(id: string): ContainerRecord {
@@ -656,11 +728,17 @@ export class ProcessRuntime implements ContainerRuntime {
     }
   }
 
-  private statePath(): string {
-    return join(this.rootDir, 'state.json');
+  private saveSandbox(sb: SandboxRecord): void {
+    this.dirtySandboxes.add(sb.id);
+    this.scheduleSave();
   }
 
-  private save(): void {
+  private save(rec: ContainerRecord): void {
+    this.dirtyContainers.add(rec.id);
+    this.scheduleSave();
+  }
+
+  private scheduleSave(): void {
     if (this.saveScheduled || this.closed) return;
     this.saveScheduled = true;
     setImmediate(() => {
@@ -669,15 +747,46 @@ export class ProcessRuntime implements ContainerRuntime {
     });
   }
 
+  /** Writes the records changed since the last save (removed ones went with their directories). */
   private saveNow(): void {
-    const state: StateFile = { version: 1, sandboxes: [...this.sandboxes.values()], containers: [...this.containers.values()] };
-    const tmp = `${this.statePath()}.tmp`;
-    try {
-      fs.writeFileSync(tmp, JSON.stringify(state));
-      fs.renameSync(tmp, this.statePath());
-    } catch (e) {
-      log.error('cannot write the runtime state file', { err: e });
+    for (const id of this.dirtySandboxes) {
+      const sb = this.sandboxes.get(id);
+      if (sb) writeJsonAtomic(sandboxFile(sb.dir, sb.id), sb);
     }
+    this.dirtySandboxes.clear();
+    for (const id of this.dirtyContainers) {
+      const rec = this.containers.get(id);
+      if (rec) writeJsonAtomic(join(rec.dir, 'container.json'), rec);
+    }
+    this.dirtyContainers.clear();
+  }
+
+  /** Reads the per-record files, migrating the single state file of earlier versions if there is one. */
+  private loadState(): { sandboxes: SandboxRecord[]; containers: ContainerRecord[] } {
+    const sandboxes: SandboxRecord[] = [];
+    const containers: ContainerRecord[] = [];
+    const podsDir = join(this.rootDir, 'pods');
+    for (const uid of readDirOr(podsDir)) {
+      const dir = join(podsDir, uid);
+      for (const f of readDirOr(dir)) if (f.startsWith('sandbox-') && f.endsWith('.json')) pushJson(sandboxes, join(dir, f));
+      for (const c of readDirOr(join(dir, 'containers'))) pushJson(containers, join(dir, 'containers', c, 'container.json'));
+    }
+    const legacy = join(this.rootDir, 'state.json');
+    if (fs.existsSync(legacy)) {
+      try {
+        const state = JSON.parse(fs.readFileSync(legacy, 'utf8')) as LegacyStateFile;
+        const known = new Set([...sandboxes, ...containers].map((r) => r.id));
+        for (const sb of state.sandboxes) if (!known.has(sb.id) && isDir(sb.dir)) { sandboxes.push(sb); this.dirtySandboxes.add(sb.id); }
+        for (const c of state.containers) if (!known.has(c.id) && isDir(c.dir)) { containers.push(c); this.dirtyContainers.add(c.id); }
+      } catch (e) {
+        log.warn('cannot read the old runtime state file', { err: (e as Error).message });
+      }
+      for (const sb of sandboxes) this.sandboxes.set(sb.id, sb);
+      for (const c of containers) this.containers.set(c.id, c);
+      this.saveNow();
+      fs.rmSync(legacy, { force: true });
+    }
+    return { sandboxes, containers };
   }
 }
 
@@ -696,6 +805,36 @@ function sandboxId(config: PodSandboxConfig): string {
 function matchLabels(labels: Record<string, string>, sel: Record<string, string> | undefined): boolean {
   if (!sel) return true;
   return Object.entries(sel).every(([k, v]) => labels[k] === v);
+}
+
+function sandboxFile(dir: string, id: string): string {
+  return join(dir, `sandbox-${id.slice(0, 16)}.json`);
+}
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp`;
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(value));
+    fs.renameSync(tmp, path);
+  } catch (e) {
+    log.error('cannot write a runtime state file', { path, err: (e as Error).message });
+  }
+}
+
+function readDirOr(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function pushJson<T>(out: T[], path: string): void {
+  try {
+    out.push(JSON.parse(fs.readFileSync(path, 'utf8')) as T);
+  } catch {
+    // no record here (a directory without state, or a write that never completed)
+  }
 }
 
 function isDir(p: string): boolean {
@@ -717,6 +856,23 @@ function procStartTime(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Signals a container: its process group and, for a terminal, the session script(1) started on the pty (script
+ * runs the command with setsid, out of reach of a signal to script's group, and does not forward SIGKILL).
+ */
+function signalContainer(rec: ContainerRecord, signal: NodeJS.Signals): void {
+  if (!rec.pid) return;
+  if (rec.config.tty) for (const k of childrenOf(rec.pid)) killGroup(k, signal);
+  killGroup(rec.pid, signal);
+}
+
+/** Signals a process group and the groups of its direct children (an exec's script(1) and the command's session). */
+function killTree(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  for (const k of childrenOf(pid)) killGroup(k, signal);
+  killGroup(pid, signal);
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
@@ -745,11 +901,6 @@ function startErrorMessage(cmd: string, e: Error): string {
   }
   if (code === 'EACCES') return `exec: "${cmd}": permission denied`;
   return `exec: "${cmd}": ${e.message}`;
-}
-
-function shellQuote(s: string): string {
-  if (/^[A-Za-z0-9_\-./=:,@%+]+$/.test(s)) return s;
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Pipes `stream` to a TCP port until either side ends. */

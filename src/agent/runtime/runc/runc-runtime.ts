@@ -10,7 +10,6 @@
  * `script` to give runc the controlling terminal it needs in the foreground.
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -25,7 +24,7 @@ import { LogWriter } from '../../logs/cri-log.ts';
 import type { LogStream } from '../../logs/cri-log.ts';
 import type { RegistryCredential } from '../../images/credentials.ts';
 import { pullImage, PullError } from '../../images/registry.ts';
-import { overlaySupported, prepareRootfs, removeRootfs, mountsUnder, unmountAll } from '../../images/rootfs.ts';
+import { overlayMount, overlaySupported, prepareRootfs, removeRootfsAsync, mountsUnder, unmountAll } from '../../images/rootfs.ts';
 import type { RootfsMode } from '../../images/rootfs.ts';
 import type { GcOptions, ImageRecord, ImageStore } from '../../images/store.ts';
 import { PodNetwork } from '../../network/pod-network.ts';
@@ -37,6 +36,8 @@ import { RuntimeError } from '../runtime.ts';
 import { cgroupStats, lastRuncError, minOomScoreAdj, oomKills, removeCgroup, Runc } from './runc.ts';
 import type { RuncContainerConfig } from './spec.ts';
 import { buildSpec } from './spec.ts';
+import { createSpawner, runChecked } from './spawner.ts';
+import type { Spawner } from './spawner.ts';
 
 const log = logger('runc-runtime');
 const execFileP = promisify(execFile);
@@ -107,7 +108,8 @@ interface ContainerRecord {
 }
 
 interface Live {
-  shim?: ChildProcess;
+  /** The shim this runtime instance launched (exitCode set once it exits). */
+  shim?: { pid: number | undefined; exitCode: number | null };
   pumps: net.Socket[];
   writer?: LogWriter;
   stdinWriter?: net.Socket;
@@ -143,6 +145,8 @@ export class RuncRuntime implements ContainerRuntime {
   private readonly opts: RuncRuntimeOptions;
   private readonly root: string;
   private readonly runc: Runc;
+  /** Every host command of the start and stop paths forks from this worker, never from the event loop. */
+  private readonly spawner: Spawner;
   private readonly sandboxes = new Map<string, SandboxRecord>();
   private readonly containers = new Map<string, ContainerRecord>();
   private readonly live = new Map<string, Live>();
@@ -152,14 +156,16 @@ export class RuncRuntime implements ContainerRuntime {
   private runcVersion = 'unknown';
   private minOom = 0;
   private saveScheduled = false;
+  private saving: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(opts: RuncRuntimeOptions) {
     this.opts = opts;
     this.root = resolve(opts.dataDir);
-    this.runc = new Runc(opts.runcPath ?? 'runc', join(this.root, 'runc-state'));
+    this.spawner = createSpawner();
+    this.runc = new Runc(opts.runcPath ?? 'runc', join(this.root, 'runc-state'), { run: this.spawner.run });
     this.cgroupParent = `/${(opts.cgroupParent ?? 'skiff').replace(/^\/+|\/+$/g, '')}`;
-    this.network = opts.network ? new PodNetwork({ dataDir: join(this.root, 'cni'), podCIDR: opts.network.podCIDR, ...(opts.network.bridgeName ? { bridgeName: opts.network.bridgeName } : {}), ...(opts.network.binDirs ? { binDirs: opts.network.binDirs } : {}) }) : undefined;
+    this.network = opts.network ? new PodNetwork({ dataDir: join(this.root, 'cni'), podCIDR: opts.network.podCIDR, run: this.spawner.run, ...(opts.network.bridgeName ? { bridgeName: opts.network.bridgeName } : {}), ...(opts.network.binDirs ? { binDirs: opts.network.binDirs } : {}) }) : undefined;
   }
 
   version(): RuntimeVersion {
@@ -197,9 +203,11 @@ export class RuncRuntime implements ContainerRuntime {
       for (const p of l.pumps) p.destroy();
       l.stdinWriter?.destroy();
       l.writer?.close();
-      l.shim?.unref();
     }
+    // A write in flight would otherwise rename its older snapshot over this final one.
+    await this.saving;
     this.saveNow();
+    await this.spawner.close();
   }
 
   onContainerEvent(listener: (ev: ContainerEvent) => void): () => void {
@@ -232,7 +240,7 @@ export class RuncRuntime implements ContainerRuntime {
     const hostname = config.hostNetwork ? os.hostname() : (config.hostname || config.metadata.name).slice(0, 63);
     fs.writeFileSync(join(dir, 'hostname'), `${hostname}\n`);
     fs.writeFileSync(join(dir, 'hosts'), config.hostNetwork ? readOr('/etc/hosts', '127.0.0.1\tlocalhost\n') : hostsFile(ip, hostname));
-    fs.writeFileSync(join(dir, 'resolv.conf'), this.opts.resolvConf ?? podResolvConf());
+    fs.writeFileSync(join(dir, 'resolv.conf'), config.dnsConfig ? resolvConfText(config.dnsConfig) : (this.opts.resolvConf ?? podResolvConf()));
     this.sandboxes.set(id, { id, config, createdAt: existing?.createdAt ?? Date.now(), state: 'SANDBOX_READY', dir, ip, ...(netnsPath ? { netnsPath } : {}) });
     this.save();
     return id;
@@ -257,8 +265,8 @@ export class RuncRuntime implements ContainerRuntime {
     await this.stopPodSandbox(id);
     for (const c of [...this.containers.values()]) if (c.podSandboxId === id) await this.removeContainer(c.id);
     this.sandboxes.delete(id);
-    fs.rmSync(sb.dir, { recursive: true, force: true });
-    removeCgroup(this.podCgroup(sb));
+    await fs.promises.rm(sb.dir, { recursive: true, force: true });
+    await removeCgroup(this.podCgroup(sb));
     this.save();
   }
 
@@ -340,7 +348,17 @@ export class RuncRuntime implements ContainerRuntime {
     fs.mkdirSync(dir, { recursive: true });
     const cgroupsPath = `${this.podCgroup(sb)}/${id.slice(0, 16)}`;
     try {
-      const rootfs = prepareRootfs(this.opts.imageStore.layerDirs(img), dir, { mode: this.rootfsMode });
+      // The rootfs mount and the output FIFOs cost one exec, run off the event loop.
+      const fifos = fifoPaths(dir, config);
+      let rootfs: string;
+      if (this.rootfsMode === 'overlay') {
+        const m = overlayMount(this.opts.imageStore.layerDirs(img), dir);
+        rootfs = m.rootfs;
+        await runChecked(this.spawner.run, '/bin/sh', ['-c', `${m.argv.map(shellQuote).join(' ')} && mkfifo ${fifos.map(shellQuote).join(' ')}`], { ...(m.cwd ? { cwd: m.cwd } : {}) });
+      } else {
+        rootfs = prepareRootfs(this.opts.imageStore.layerDirs(img), dir, { mode: this.rootfsMode });
+        await runChecked(this.spawner.run, 'mkfifo', fifos);
+      }
       for (const m of config.mounts) {
         // A missing volume directory would otherwise surface later as runc's less helpful mount error.
         if (!fs.existsSync(m.hostPath)) throw new RuntimeError('CreateContainerError', `failed to generate spec: stat ${m.hostPath}: no such file or directory`);
@@ -353,8 +371,8 @@ export class RuncRuntime implements ContainerRuntime {
       });
       fs.writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 1));
     } catch (e) {
-      removeRootfs(dir);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await removeRootfsAsync(dir, this.spawner.run);
+      await fs.promises.rm(dir, { recursive: true, force: true });
       if (e instanceof RuntimeError) throw e;
       throw new RuntimeError('CreateContainerError', (e as Error).message);
     }
@@ -374,11 +392,10 @@ export class RuncRuntime implements ContainerRuntime {
     const outPath = join(rec.dir, 'stdout.fifo');
     const errPath = join(rec.dir, 'stderr.fifo');
     const inPath = join(rec.dir, 'stdin.fifo');
-    // A terminal always gets a stdin FIFO: `script` must not see end-of-file on its input.
     const wantStdin = rec.config.stdin || rec.config.tty;
-    const fifos = [outPath, errPath, ...(wantStdin ? [inPath] : [])];
-    for (const f of fifos) fs.rmSync(f, { force: true });
-    await execFileP('mkfifo', fifos);
+    // createContainer made the FIFOs (a container created by an older agent may lack them).
+    const missing = fifoPaths(rec.dir, rec.config).filter((f) => !fs.existsSync(f));
+    if (missing.length > 0) await runChecked(this.spawner.run, 'mkfifo', missing);
     const outW = fs.openSync(outPath, fs.constants.O_RDWR);
     const errW = fs.openSync(errPath, fs.constants.O_RDWR);
     const outR = fs.openSync(outPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
@@ -397,14 +414,19 @@ export class RuncRuntime implements ContainerRuntime {
     let cmd = runcArgs.map(shellQuote).join(' ');
     if (rec.config.tty) cmd = `script -qefc ${shellQuote(cmd)} /dev/null`;
     const shimScript = `${cmd}; rc=$?; echo $rc > ${shellQuote(join(rec.dir, 'exit.tmp'))} && mv ${shellQuote(join(rec.dir, 'exit.tmp'))} ${shellQuote(join(rec.dir, 'exit'))}`;
-    const shim = spawn('/bin/sh', ['-c', shimScript], { cwd: rec.dir, stdio: [inR ?? 'ignore', outW, errW], detached: true, env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
-    fs.closeSync(outW);
-    fs.closeSync(errW);
-    if (inR !== undefined) fs.closeSync(inR);
-    shim.unref();
+    let launched: Awaited<ReturnType<Spawner['launch']>>;
+    try {
+      launched = await this.spawner.launch('/bin/sh', ['-c', shimScript], { cwd: rec.dir, stdio: [inR ?? 'ignore', outW, errW], env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    } finally {
+      fs.closeSync(outW);
+      fs.closeSync(errW);
+      if (inR !== undefined) fs.closeSync(inR);
+    }
+    const shim = { pid: launched.pid as number | undefined, exitCode: null as number | null };
     live.shim = shim;
     let shimExited = false;
-    shim.once('exit', () => {
+    void launched.exited.then((code) => {
+      shim.exitCode = code ?? 128;
       shimExited = true;
       void this.onShimExit(rec, live);
     });
@@ -446,7 +468,7 @@ export class RuncRuntime implements ContainerRuntime {
     const oom = oomKills(rec.cgroupsPath) > 0;
     const runcErr = lastRuncError(join(rec.dir, 'runc.log'));
     await this.runc.delete(rec.id);
-    removeCgroup(rec.cgroupsPath);
+    await removeCgroup(rec.cgroupsPath);
     // Let the pumps drain what the container wrote before it exited.
     await Promise.race([Promise.all(live.pumps.map((p) => (p.destroyed ? Promise.resolve() : new Promise((r) => p.once('close', r))))), sleep(500)]);
     for (const p of live.pumps) p.destroy();
@@ -500,10 +522,11 @@ export class RuncRuntime implements ContainerRuntime {
     if (live?.finishing) await live.finishing;
     if (live?.poll) clearInterval(live.poll);
     this.live.delete(id);
-    await this.runc.delete(id);
-    removeCgroup(rec.cgroupsPath);
-    removeRootfs(rec.dir);
-    fs.rmSync(rec.dir, { recursive: true, force: true });
+    // An exited container was deleted from runc when it exited; one that never ran was never known to runc.
+    if (rec.state !== 'CONTAINER_EXITED') await this.runc.delete(id);
+    await removeCgroup(rec.cgroupsPath);
+    await removeRootfsAsync(rec.dir, this.spawner.run);
+    await fs.promises.rm(rec.dir, { recursive: true, force: true });
     this.containers.delete(id);
     this.save();
     this.emit(rec, 'CONTAINER_DELETED_EVENT');
@@ -600,7 +623,7 @@ export class RuncRuntime implements ContainerRuntime {
   }
 
   /** Applies terminal sizes to the pseudo-terminal `script` gave runc; the kernel then signals runc (SIGWINCH). */
-  private async forwardResizes(scriptProc: ChildProcess, sizes: AsyncIterable<TerminalSize>): Promise<void> {
+  private async forwardResizes(scriptProc: { pid?: number | undefined; exitCode: number | null }, sizes: AsyncIterable<TerminalSize>): Promise<void> {
     try {
       for await (const s of sizes) {
         if (scriptProc.exitCode !== null) break;
@@ -769,25 +792,48 @@ export class RuncRuntime implements ContainerRuntime {
     return join(this.root, 'state.json');
   }
 
+  /**
+   * Persists the records soon: changes within 50 ms share one write, done off the event loop (the file holds every
+   * record; at 20 pods/s a synchronous write per change was a visible share of the loop). A crash inside the window
+   * loses at most the newest records, whose containers the next start treats as orphans and removes.
+   */
   private save(): void {
     if (this.saveScheduled || this.closed) return;
     this.saveScheduled = true;
-    setImmediate(() => {
+    const t = setTimeout(() => {
       this.saveScheduled = false;
-      this.saveNow();
-    });
+      this.saving = this.saving.then(() => this.writeState()).catch((e: unknown) => log.error('cannot write the runtime state file', { err: e }));
+    }, 50);
+    t.unref();
+  }
+
+  private stateJson(): string {
+    const state: StateFile = { version: 1, sandboxes: [...this.sandboxes.values()], containers: [...this.containers.values()] };
+    return JSON.stringify(state);
+  }
+
+  private async writeState(): Promise<void> {
+    if (this.closed) return;
+    const tmp = `${this.statePath()}.tmp`;
+    await fs.promises.writeFile(tmp, this.stateJson());
+    await fs.promises.rename(tmp, this.statePath());
   }
 
   private saveNow(): void {
-    const state: StateFile = { version: 1, sandboxes: [...this.sandboxes.values()], containers: [...this.containers.values()] };
     const tmp = `${this.statePath()}.tmp`;
     try {
-      fs.writeFileSync(tmp, JSON.stringify(state));
+      fs.writeFileSync(tmp, this.stateJson());
       fs.renameSync(tmp, this.statePath());
     } catch (e) {
       log.error('cannot write the runtime state file', { err: e });
     }
   }
+}
+
+/** The FIFOs of a container's stdio: a terminal always gets stdin (`script` must not see end-of-file on its input). */
+function fifoPaths(dir: string, config: RuncContainerConfig): string[] {
+  const wantStdin = config.stdin || config.tty;
+  return [join(dir, 'stdout.fifo'), join(dir, 'stderr.fifo'), ...(wantStdin ? [join(dir, 'stdin.fifo')] : [])];
 }
 
 function sandboxStatusOf(sb: SandboxRecord): PodSandboxStatus {
@@ -823,6 +869,11 @@ export function hostsFile(ip: string, hostname: string): string {
 }
 
 /** The host's resolv.conf without loopback name servers (unreachable from a pod's namespace). */
+/** resolv.conf from a sandbox's DNS settings (the layout the kubelet writes). */
+export function resolvConfText(dns: NonNullable<PodSandboxConfig['dnsConfig']>): string {
+  return [dns.searches.length ? `search ${dns.searches.join(' ')}` : '', ...dns.servers.map((s) => `nameserver ${s}`), dns.options.length ? `options ${dns.options.join(' ')}` : ''].filter(Boolean).join('\n') + '\n';
+}
+
 export function podResolvConf(hostResolv = readOr('/etc/resolv.conf', '')): string {
   return hostResolv.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
 }
