@@ -76,7 +76,10 @@ export class FastConnection {
       this.waiting = { resolve, reject };
       let h = `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\nAccept: application/json\r\n`;
       for (const [k, v] of Object.entries(headers)) h += `${k}: ${v}\r\n`;
-      if (body !== undefined) h += `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+      if (body !== undefined) {
+        if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) h += 'Content-Type: application/json\r\n';
+        h += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
+      }
       this.socket.write(body !== undefined ? h + '\r\n' + body : h + '\r\n');
     });
   }
