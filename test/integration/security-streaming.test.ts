@@ -223,7 +223,7 @@ describe('security: the embedded agent behind the API server', { timeout: 120_00
 
   it('a joined `skiff agent` requests its serving certificate (kubelet-serving CSR) and serves logs over TLS', async () => {
     // KUBECONFIG rather than --kubeconfig: the client verbs' global --kubeconfig shadows the agent's own flag.
-    const agent = spawn(process.execPath, [join(ROOT, 'bin', 'skiff'), 'agent', '--runtime', 'process', '--node-name', 'joined-n', '--port', '0', '--root-dir', join(dir, 'joined'), '--kill-pods-on-exit'], {
+    const agent = spawn(process.execPath, [join(ROOT, 'bin', 'skiff'), 'agent', '--runtime', 'process', '--node-name', 'joined-n', '--port', '0', '--root-dir', join(dir, 'joined'), '--kill-pods-on-exit', '--disable-proxy', '--disable-dns'], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: server.kubeconfig },
     });
     let err = '';

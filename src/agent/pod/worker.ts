@@ -86,16 +86,6 @@ interface ContainerTrack {
   errImagePullUntil?: number;
 }
 
-/** Pod conditions this agent computes; others (readiness gates, DisruptionTarget) are inputs of a sync. */
-const ownConditions = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
-
-/** What a sync depends on: the pod without its resourceVersion and without the status this agent writes. */
-function syncInputs(pod: Pod): string {
-  const { resourceVersion: _rv, managedFields: _mf, ...meta } = pod.metadata ?? {};
-  const foreign = (pod.status?.conditions ?? []).filter((c) => !ownConditions.has(c.type)).map((c) => [c.type, c.status]);
-  return JSON.stringify([meta, pod.spec, foreign]);
-}
-
 /** Formats milliseconds as a Go duration (10s, 1m20s, 5m0s). */
 export function goDuration(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -156,14 +146,12 @@ export class PodWorker {
   }
 
   /**
-   * A newer version of the pod arrived. Only a change in what a sync reads wakes the worker — not the echo of a
-   * status this agent wrote (the kubelet reconciles those without a sync): a pod waits between syncs as upstream's
-   * does, so ErrImagePull is seen until the back-off, and each status write does not cost another sync.
+   * A newer version of the pod arrived: sync again. (Skipping the echoes of this agent's own status writes saves
+   * syncs but lost the CrashLoopBackOff and ConfigMap-volume refreshes that ride on them: see the session notes.)
    */
   update(pod: Pod): void {
-    const changed = syncInputs(pod) !== syncInputs(this.pod);
     this.pod = pod;
-    if (changed) this.kick();
+    this.kick();
   }
 
   /** The pod object is gone from the API: terminate and clean up. */
