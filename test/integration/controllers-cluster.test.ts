@@ -194,7 +194,9 @@ describe('Node lifecycle', () => {
     await waitFor(async () => {
       const now = await live('app=resilient');
       return now.length === 3 && now.every((p) => p.spec?.nodeName && p.spec.nodeName !== victimNode && p.status?.phase === 'Running') && !now.some((p) => doomed.includes(p.metadata?.name));
-    }, { timeoutMs: 30_000, what: 'pods replaced elsewhere' });
+    // 60 s: eviction now goes through the zone-aware rate limiter (0.1 node/s), and this ran past 30 s once under
+    // full-suite load.
+    }, { timeoutMs: 60_000, what: 'pods replaced elsewhere' });
     const reasons = await ok(['get', 'events', '-A', '-o', 'jsonpath={.items[*].reason}']);
     assert.match(reasons, /TaintManagerEviction/);
     assert.match(reasons, /NodeNotReady/);
