@@ -8,8 +8,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,44 +17,9 @@ import { startAgentCluster } from './agent-helpers.ts';
 import type { AgentCluster } from './agent-helpers.ts';
 import { busyboxImage, containerToolsMissing, httpdImage, startRegistry } from './helpers/registry.ts';
 import type { TestRegistry } from './helpers/registry.ts';
+import { freePort, httpGet, waitFor } from './helpers/runc-test.ts';
 
 const skip = containerToolsMissing();
-
-async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, o: { timeoutMs?: number; what: string | (() => string) }): Promise<T> {
-  const deadline = Date.now() + (o.timeoutMs ?? 30_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof o.what === 'string' ? o.what : o.what()}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function httpGet(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 3000 }, (res) => {
-      let b = '';
-      res.on('data', (d: Buffer) => (b += d.toString()));
-      res.on('end', () => resolve(b));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
 describe('containers on runc through kubectl', { skip, timeout: 600_000 }, () => {
   let reg: TestRegistry;
