@@ -18,6 +18,7 @@ import { join as joinPath, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { setLogSink } from '../../src/base/log.ts';
+import { stealMeter } from '../lib/cpu-steal.ts';
 import { startEtcd, type EtcdProcess } from '../../src/storage/etcd/etcd-process.ts';
 import { openEtcdStorage } from '../../src/storage/etcd/etcd-storage.ts';
 import type { KeyValue, Storage } from '../../src/storage/interface.ts';
@@ -296,13 +297,15 @@ interface HttpRow {
   p99: number;
   max: number;
   over100: number;
+  /** CPU time the hypervisor took from this VM during the phase (%). */
+  steal: number;
 }
 
-function httpRow(engine: string, phase: string, xs: HttpSample[]): HttpRow {
+function httpRow(engine: string, phase: string, xs: HttpSample[], steal: number): HttpRow {
   const ms = xs.map((x) => x.ms);
   return {
     engine, phase, requests: xs.length, errors: xs.filter((x) => !x.ok).length,
-    p50: pct(ms, 50), p99: pct(ms, 99), max: ms.length === 0 ? 0 : Math.max(...ms), over100: ms.filter((m) => m > 100).length,
+    p50: pct(ms, 50), p99: pct(ms, 99), max: ms.length === 0 ? 0 : Math.max(...ms), over100: ms.filter((m) => m > 100).length, steal,
   };
 }
 
@@ -342,15 +345,19 @@ async function measureHttp(engine: string, dataDir: string, serverArgs: string[]
     const settleS = (performance.now() - w0) / 1000;
     const load = httpLoad(server, httpRate);
     const t0 = performance.now();
+    const stealBefore = stealMeter();
     await new Promise((r) => setTimeout(r, httpBeforeS * 1000));
+    const stolenBefore = stealBefore();
     const tSnap = performance.now();
+    const stealDuring = stealMeter();
     const snap = await snapshotCli(dataDir, serverArgs, `http-bench-${engine}`);
+    const stolenDuring = stealDuring();
     const tEnd = performance.now();
     await new Promise((r) => setTimeout(r, 1000));
     await load.stop();
     const before = load.samples.filter((x) => x.due >= t0 && x.due < tSnap);
     const during = load.samples.filter((x) => x.due >= tSnap && x.due <= tEnd);
-    return { rows: [httpRow(engine, 'before', before), httpRow(engine, 'during snapshot save', during)], snapshotS: snap.seconds, bytes: snap.bytes, settleS };
+    return { rows: [httpRow(engine, 'before', before, stolenBefore), httpRow(engine, 'during snapshot save', during, stolenDuring)], snapshotS: snap.seconds, bytes: snap.bytes, settleS };
   } finally {
     await server.stop();
   }
@@ -405,12 +412,12 @@ try {
     out('');
     out(`HTTPS requests to \`skiff server\` (${httpRate}/s open loop, 3 GETs : 1 create), before and while \`skiff snapshot save\` runs:`);
     out('');
-    out('| engine | phase | requests | errors | p50 (ms) | p99 (ms) | max (ms) | over 100 ms | snapshot save (s, CLI) | size |');
-    out('|---|---|---|---|---|---|---|---|---|---|');
+    out('| engine | phase | requests | errors | p50 (ms) | p99 (ms) | max (ms) | over 100 ms | CPU steal | snapshot save (s, CLI) | size |');
+    out('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const h of http) {
       for (const r of h.rows) {
         const snap = r.phase === 'before' ? ` (settled after ${h.settleS.toFixed(0)} s) | ` : ` ${h.snapshotS.toFixed(2)} | ${(h.bytes / 2 ** 20).toFixed(1)} MiB`;
-        out(`| ${r.engine} | ${r.phase} | ${r.requests} | ${r.errors} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.over100} |${snap} |`);
+        out(`| ${r.engine} | ${r.phase} | ${r.requests} | ${r.errors} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.over100} | ${r.steal.toFixed(0)} % |${snap} |`);
       }
     }
   }

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { homedir } from 'node:os';
+import { homedir, setPriority } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { nextScheduleTime, parseCronSchedule, type CronSchedule } from '../api/batch/v1/cron-schedule.ts';
 import { SKIFF_VERSION } from '../apiserver/version.ts';
@@ -60,19 +60,35 @@ export function restoredKeyTtl(key: string): number | undefined {
   return key.startsWith('/registry/events/') || key.startsWith('/registry/events.k8s.io/') ? 3600 : undefined;
 }
 
+/**
+ * A snapshot is background work: the save runs at the lowest CPU priority so that, on a small machine,
+ * the server it runs beside (and its clients) keep the cores they need. Best effort.
+ */
+function lowerOwnPriority(): void {
+  try {
+    setPriority(19);
+  } catch {
+    // not permitted here: run at the normal priority
+  }
+}
+
 /** The datastore a command works on: --datastore, else the SQLite file of the data dir. */
 function datastoreOf(flags: StoreFlags): string {
   return flags.datastore ?? `sqlite://${join(resolve(flags.dataDir), 'state.db')}`;
 }
 
-/** Downloads a snapshot from the running server that owns `dataDir`'s store, using its admin kubeconfig. */
-async function downloadFromServer(dataDir: string, file: string): Promise<{ bytes: number }> {
+/**
+ * Downloads a snapshot from the running server that owns `dataDir`'s store, using its admin kubeconfig
+ * (compressed by the server: streaming it uncompressed costs the server more in TLS than gzip does).
+ */
+async function downloadFromServer(dataDir: string, file: string, compress: boolean): Promise<{ bytes: number }> {
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   if (!existsSync(kubeconfig)) {
     throw new Error(`the store is held by a running server, but ${kubeconfig} (to reach it) does not exist`);
   }
   const cfg = clientConfigFromKubeconfig(kubeconfig);
   const url = new URL(cfg.server + SNAPSHOT_ENDPOINT);
+  if (!compress) url.searchParams.set('compress', 'false');
   const headers: Record<string, string> = {};
   if (cfg.token) headers.authorization = `Bearer ${cfg.token}`;
   else if (cfg.username !== undefined) headers.authorization = `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}`;
@@ -109,6 +125,7 @@ async function downloadFromServer(dataDir: string, file: string): Promise<{ byte
 }
 
 async function save(flags: StoreFlags & { name?: string; compress: boolean }, out: (s: string) => void): Promise<void> {
+  lowerOwnPriority();
   const dataDir = resolve(flags.dataDir);
   const name = flags.name ?? timestampedName('snapshot-', new Date());
   const file = snapshotPath(join(dataDir, 'snapshots'), name);
@@ -129,7 +146,7 @@ async function save(flags: StoreFlags & { name?: string; compress: boolean }, ou
     if (storage === undefined) {
       // A server owns the file: ask it, so the snapshot is consistent and the server keeps serving.
       via = 'the running server';
-      await downloadFromServer(dataDir, file);
+      await downloadFromServer(dataDir, file, flags.compress);
     } else {
       try {
         await saveSnapshot(storage, file, opts);

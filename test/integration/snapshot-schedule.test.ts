@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { adminFetch, startServer, kubectlFor } from './helpers/cluster.ts';
 import type { TestServer, Kubectl } from './helpers/cluster.ts';
@@ -39,5 +39,12 @@ describe('scheduled snapshots', () => {
     const out = execFileSync(process.execPath, [SKIFF, 'snapshot', 'save', '--data-dir', server.dataDir, '--name', 'manual'], { encoding: 'utf8' });
     assert.match(out, /snapshot manual saved from the running server: revision \d+/);
     assert.ok(readdirSync(join(server.dataDir, 'snapshots')).includes('manual.snap'));
+    const gzip = (name: string): boolean => readFileSync(join(server.dataDir, 'snapshots', name)).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]));
+    assert.ok(gzip('manual.snap'), 'compressed by default');
+    // --no-compress is honoured when the running server produces the snapshot, too.
+    execFileSync(process.execPath, [SKIFF, 'snapshot', 'save', '--data-dir', server.dataDir, '--name', 'plain', '--no-compress'], { encoding: 'utf8' });
+    assert.equal(gzip('plain.snap'), false, 'plain.snap must not be gzip');
+    const verified = execFileSync(process.execPath, [SKIFF, 'snapshot', 'verify', join(server.dataDir, 'snapshots', 'plain.snap')], { encoding: 'utf8' });
+    assert.match(verified, /: ok, format \d+, revision/);
   });
 });

@@ -8,7 +8,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, constants as zlibConstants } from 'node:zlib';
+import { createGzip, constants as zlibConstants, type ZlibOptions } from 'node:zlib';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import type { KeyValue, ListResult, Storage } from '../interface.ts';
 import {
@@ -20,6 +20,9 @@ import {
   type SnapshotHeader,
   withChecksum,
 } from './format.ts';
+
+/** How snapshots are compressed: level 1 gives most of the size gain for little CPU. */
+export const SNAPSHOT_GZIP_OPTIONS: ZlibOptions = { level: 1, chunkSize: 256 * 1024, strategy: zlibConstants.Z_DEFAULT_STRATEGY };
 
 /** Options of a snapshot stream. */
 export interface SnapshotStreamOptions {
@@ -86,7 +89,7 @@ export async function openSnapshotStream(storage: Storage, opts: SnapshotStreamO
   }
   const plain = Readable.from(withChecksum(parts()), { objectMode: false, highWaterMark: 4 });
   if (opts.compress === false) return { header, body: plain };
-  const gz = createGzip({ level: 1, chunkSize: 256 * 1024, strategy: zlibConstants.Z_DEFAULT_STRATEGY });
+  const gz = createGzip(SNAPSHOT_GZIP_OPTIONS);
   plain.on('error', (e) => gz.destroy(e));
   return { header, body: plain.pipe(gz) };
 }

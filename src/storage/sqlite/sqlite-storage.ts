@@ -661,9 +661,13 @@ function prepareStatements(db: Database.Database) {
         'WHERE c.name >= ? AND c.name < ? ORDER BY c.name LIMIT ?',
     ),
     countLatest: db.prepare('SELECT count(*) AS n FROM current WHERE name >= ? AND name < ?'),
+    // One pass over the (name, id) index in name order: SQLite's bare columns come from the max(id) row
+    // of each group, HAVING drops keys deleted at the revision, and LIMIT stops the scan after one page
+    // (a join on a grouped subquery grouped the whole rest of the range for every page: 124 → 7 ms per
+    // 1,000-key page of a 100,000-key store).
     listAt: db.prepare(
-      `SELECT g.name, l.id, l.create_revision, l.value FROM (${kvAt}) g JOIN log l ON l.id = g.id ` +
-        'WHERE l.deleted = 0 ORDER BY g.name LIMIT ?',
+      'SELECT name, max(id) AS id, create_revision, value, deleted FROM log WHERE name >= ? AND name < ? AND id <= ? ' +
+        'GROUP BY name HAVING deleted = 0 ORDER BY name LIMIT ?',
     ),
     countAt: db.prepare(`SELECT count(*) AS n FROM (${kvAt}) g JOIN log l ON l.id = g.id WHERE l.deleted = 0`),
     // Unary + keeps the planner on the revision (rowid) range instead of scanning a key's whole history.
