@@ -15,7 +15,7 @@ import type { ResponseFormat } from './codec.ts';
 import { buildTable, parseIncludeObject } from './table.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { serveWatch } from './watch.ts';
-import type { KubeObject, StoredObject } from '../api/meta/types.ts';
+import type { GroupVersionKind, KubeObject, StoredObject } from '../api/meta/types.ts';
 import { fieldError } from '../api/meta/field-errors.ts';
 import { stringify as yamlStringify } from 'yaml';
 import { applyPatch, patchTypeOf } from './patch.ts';
@@ -23,7 +23,7 @@ import { scaleOf } from './scale.ts';
 import { evictPod } from './eviction.ts';
 import { nodeSubresources, proxyPodSubresource } from './node-proxy/index.ts';
 import type { NodeProxyArgs } from './node-proxy/index.ts';
-import { findFieldProblems, parseFieldValidation, strictDecodingMessage } from './openapi/field-validation.ts';
+import { findFieldProblems, findUnknownFields, parseFieldValidation, strictDecodingMessage } from './openapi/field-validation.ts';
 import { applyPatch as serverSideApply, applyConflictStatus, fieldManagerFromUserAgent, pruneUnknownFields } from './patch/index.ts';
 import type { Store as StoreT } from './registry/store.ts';
 import type { AdmissionChain, AdmissionOperation } from './admission/chain.ts';
@@ -250,12 +250,21 @@ export class ResourceHandler {
     return { obj, raw };
   }
 
-  /** Server-side field validation (fieldValidation=Strict|Warn|Ignore; upstream's default is Warn). */
+  /** Server-side field validation (fieldValidation=Strict|Warn|Ignore; upstream's default is Warn) of a request body. */
   private checkFields(ctx: RequestContext, store: StoreT, text: string, fmt: 'json' | 'yaml', warnings: Warnings): void {
+    this.reportFieldProblems(ctx, store, warnings, (gvk) => findFieldProblems(text, gvk, { format: fmt }));
+  }
+
+  /** checkFields for a patched object in memory: the same problems, without serialising and re-scanning it. */
+  private checkPatchedFields(ctx: RequestContext, store: StoreT, patched: KubeObject, warnings: Warnings): void {
+    this.reportFieldProblems(ctx, store, warnings, (gvk) => findUnknownFields(patched, gvk));
+  }
+
+  private reportFieldProblems(ctx: RequestContext, store: StoreT, warnings: Warnings, find: (gvk: GroupVersionKind) => string[]): void {
     const mode = parseFieldValidation(ctx.url.searchParams.get('fieldValidation'));
     if (mode === undefined || mode === 'Ignore') return;
     const def = store.def;
-    const problems = findFieldProblems(text, { group: def.group, version: def.version, kind: def.kind }, { format: fmt });
+    const problems = find({ group: def.group, version: def.version, kind: def.kind });
     if (problems.length === 0) return;
     if (mode === 'Strict') {
       throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${strictDecodingMessage(problems)}`);
@@ -350,7 +359,7 @@ export class ResourceHandler {
       const patched = await applyPatch(type, current, raw, { gvk });
       // The patched object is what upstream decodes (and strictly validates); a retry re-checks it from scratch.
       warnings.length = 0;
-      this.checkFields(ctx, store, JSON.stringify(patched), 'json', warnings);
+      this.checkPatchedFields(ctx, store, patched, warnings);
       this.prune(store, patched);
       await this.admit(ctx, store, { operation: 'UPDATE', namespace: ns, name, subresource: subresource ?? '', object: patched, oldObject: current, dryRun: params.dryRun, warnings });
       return patched;

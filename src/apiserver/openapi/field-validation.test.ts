@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findFieldProblems, parseFieldValidation, strictDecodingMessage } from './field-validation.ts';
+import { findFieldProblems, findUnknownFields, parseFieldValidation, strictDecodingMessage } from './field-validation.ts';
 
 const POD = { group: '', version: 'v1', kind: 'Pod' };
 const DEPLOYMENT = { group: 'apps', version: 'v1', kind: 'Deployment' };
@@ -74,6 +74,20 @@ describe('findFieldProblems (JSON)', () => {
     const problems = findFieldProblems(`{"apiVersion":"v1","kind":"Pod",${fields}}`, POD);
     assert.equal(problems.length, 100);
     assert.equal(problems[99], 'unknown field "f99"');
+  });
+});
+
+describe('findUnknownFields (an object in memory)', () => {
+  it('gives what findFieldProblems gives for the object as JSON text', () => {
+    const objects: [object, typeof POD][] = [
+      [JSON.parse(pod('{"containers":[{"name":"c","image":"nginx","ports":[{"containerPort":80}],"resources":{"limits":{"cpu":"1"}}}],"nodeSelector":{"disk":"ssd"}}', '{"name":"p","labels":{"a":"b"}}')) as object, POD],
+      [JSON.parse(pod('{"foo":1,"containers":[{"name":"a","image":"i"},{"name":"b","image":"i","bogus":true,"ports":[{"containerPort":1,"nope":{"deep":1}}]}]}')) as object, POD],
+      [{ apiVersion: 'v1', kind: 'Pod', spec2: {}, metadata: { name: 'p', managedFields: [{ fieldsV1: { 'f:x': {} }, junk: 1 }], creationTimestamp: { odd: 1 } } }, POD],
+      [{ apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { containers: [{ name: 'c', envv: [] }] }, metadata: { labelz: {} } }, strategy: { rollingUpdate: { maxSurge: { weird: 1 } } } } }, DEPLOYMENT],
+      [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { free: 'x' } }, spec: { containers: [], unknownUndefined: undefined } }, POD],
+    ];
+    for (const [obj, gvk] of objects) assert.deepEqual(findUnknownFields(obj, gvk), findFieldProblems(JSON.stringify(obj), gvk), JSON.stringify(obj));
+    assert.deepEqual(findUnknownFields(objects[3]![0], DEPLOYMENT), ['unknown field "spec.template.spec.containers[0].envv"', 'unknown field "spec.template.metadata.labelz"']);
   });
 });
 

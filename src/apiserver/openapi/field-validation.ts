@@ -281,6 +281,43 @@ export function findFieldProblems(raw: string | Uint8Array, gvk: GroupVersionKin
   return problems.list;
 }
 
+/** The unknown-field walk of findFieldProblems over a value already in memory (which cannot hold duplicates). */
+function unknownFieldsIn(v: unknown, shape: Shape, path: string, problems: Problems): void {
+  if (v === null || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    const item: Shape = shape.kind === 'list' ? shapeOf(shape.items) : shape.kind === 'free' ? { kind: 'free' } : { kind: 'skip' };
+    if (item.kind === 'skip' || item.kind === 'free') return;
+    for (let n = 0; n < v.length; n++) unknownFieldsIn(v[n], item, `${path}[${n}]`, problems);
+    return;
+  }
+  if (shape.kind !== 'struct' && shape.kind !== 'map') return;
+  const o = v as Record<string, unknown>;
+  for (const key in o) {
+    const child = o[key];
+    if (child === undefined) continue;
+    const at = path === '' ? key : `${path}.${key}`;
+    if (shape.kind === 'struct') {
+      const prop = Object.hasOwn(shape.properties, key) ? shape.properties[key] : undefined;
+      if (prop === undefined) problems.add(`unknown field ${goQuote(at)}`);
+      else unknownFieldsIn(child, shapeOf(prop), at, problems);
+    } else if (shape.values !== undefined) {
+      unknownFieldsIn(child, shapeOf(shape.values), at, problems);
+    }
+  }
+}
+
+/**
+ * findFieldProblems for an object in memory (a patched object): its unknown fields, in the order and wording
+ * findFieldProblems gives for the object's JSON text, without serialising and re-scanning it.
+ */
+export function findUnknownFields(obj: object, gvk: GroupVersionKind): string[] {
+  const root = schemaFor(gvk);
+  if (root === undefined) return [];
+  const problems = new Problems();
+  unknownFieldsIn(obj, shapeOf(root), '', problems);
+  return problems.list;
+}
+
 /** The 400 message upstream returns for Strict validation: `strict decoding error: <problem>, <problem>`. */
 export function strictDecodingMessage(problems: readonly string[]): string {
   return `strict decoding error: ${problems.join(', ')}`;

@@ -2,6 +2,7 @@
  * The generic registry Store (upstream genericregistry.Store): every kind runs through this one pipeline —
  * defaults → strategy → validation → storage write with compare-and-swap — driven by its ResourceDefinition.
  */
+import { deepEqual } from '../../base/deep-equal.ts';
 import { randomUUID } from 'node:crypto';
 import type { ResourceDefinition } from '../../api/resource.ts';
 import { storageKey, storagePrefix } from '../../api/resource.ts';
@@ -190,10 +191,6 @@ export function generateName(prefix: string): string {
   for (let i = 0; i < 5; i++) suffix += GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
   const max = 63 - 5;
   return (prefix.length > max ? prefix.slice(0, max) : prefix) + suffix;
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** The registry of one kind. */

@@ -7,6 +7,7 @@
  * Without a schema (custom kinds) the same walk yields jsonmergepatch.CreateThreeWayJSONMergePatch: lists
  * replace wholesale, no directives.
  */
+import { deepEqual } from '../../base/deep-equal.ts';
 import type { TypeNode } from '../../api/openapi/type-node.ts';
 
 type JsonMap = Record<string, unknown>;
@@ -36,17 +37,7 @@ function kindOf(v: unknown): 'map' | 'list' | 'null' | 'scalar' {
   return typeof v === 'object' ? 'map' : 'scalar';
 }
 
-/** reflect.DeepEqual over JSON values. */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isMap(a) && isMap(b)) {
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
-  }
-  return false;
-}
+export { deepEqual };
 
 function diffMaps(original: JsonMap, modified: JsonMap, schema: TypeNode | undefined, o: DiffOptions): JsonMap {
   const patch: JsonMap = {};

@@ -21,10 +21,7 @@ export function canonicalJSON(v: unknown): string {
   }) ?? 'undefined';
 }
 
-/** True when two API values are deeply equal (key order ignored). */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  return canonicalJSON(a) === canonicalJSON(b);
-}
+export { deepEqual } from '../../../base/deep-equal.ts';
 
 /** A deep copy of a JSON value. */
 export function clone<T>(v: T): T {

@@ -20,20 +20,7 @@ export function containerCells(containers: Container[] | undefined): { names: st
   return { names: list.map((c) => c.name).join(','), images: list.map((c) => c.image ?? '').join(',') };
 }
 
-/** Structural equality of JSON values (key order ignored; undefined members equal absent ones). */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  }
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);
-  const kb = Object.keys(rb).filter((k) => rb[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => deepEqual(ra[k], rb[k]));
-}
+export { deepEqual } from '../../../base/deep-equal.ts';
 
 /** A deep copy of a JSON value. */
 export function clone<T>(v: T): T {
