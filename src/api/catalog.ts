@@ -2,6 +2,7 @@
  * The explicit list of built-in kinds (no registration by import side effect) and the objects every cluster
  * has from its first start.
  */
+import { cloneJson } from '../base/json-value.ts';
 import type { ResourceDefinition } from './resource.ts';
 import { coreV1Resources } from './core/v1/index.ts';
 import { namedGroupResources } from './groups.ts';
@@ -29,7 +30,7 @@ export function bootstrapObjects(): BootstrapObject[] {
   const ns = ['default', 'kube-system', 'kube-public', 'kube-node-lease'].map((name) => ({
     def: namespaces, namespace: '', object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
   }));
-  const pcs = builtinPriorityClasses.map((pc) => ({ def: priorityClasses, namespace: '', object: structuredClone(pc) as Record<string, unknown> }));
+  const pcs = builtinPriorityClasses.map((pc) => ({ def: priorityClasses, namespace: '', object: cloneJson(pc) as Record<string, unknown> }));
   const roles = bootstrapClusterRoles().map((r) => ({ def: clusterRoles, namespace: '', object: r as unknown as Record<string, unknown> }));
   const bindings = bootstrapClusterRoleBindings().map((b) => ({ def: clusterRoleBindings, namespace: '', object: b as unknown as Record<string, unknown> }));
   return [...ns, ...pcs, ...roles, ...bindings];

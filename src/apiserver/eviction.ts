@@ -7,6 +7,7 @@
  * An unready pod is evicted without touching the budget when it is already satisfied, or always with the
  * AlwaysAllow unhealthyPodEvictionPolicy.
  */
+import { cloneJson } from '../base/json-value.ts';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import type { Clock } from '../base/clock.ts';
@@ -93,7 +94,7 @@ export function takeDisruption(pdb: PodDisruptionBudget, podName: string, opts: 
   if (allowed === 0) {
     throw budgetViolation(`The disruption budget ${name} needs ${s?.desiredHealthy ?? 0} healthy pods and has ${s?.currentHealthy ?? 0} currently`);
   }
-  const next = structuredClone(pdb);
+  const next = cloneJson(pdb);
   const st = next.status!;
   st.disruptionsAllowed = allowed - 1;
   if (st.disruptionsAllowed === 0) {

@@ -2,6 +2,7 @@
  * The REST verbs of every resource: get, list, watch, create, update, patch, delete, deletecollection, and the
  * generic subresources (status, scale, binding, finalize), all on top of the registry Store.
  */
+import { cloneJson } from '../base/json-value.ts';
 import type { ResourcePath } from './routes.ts';
 import type { RequestContext } from './request.ts';
 import { readBody, sendJson } from './request.ts';
@@ -340,7 +341,7 @@ export class ResourceHandler {
     const wantRv = m?.resourceVersion;
     return store.guaranteedUpdate(ns, name, async (current) => {
       if (wantRv && wantRv !== current.metadata.resourceVersion) throw conflict(store.def, name);
-      const next = structuredClone(obj) as StoredObject;
+      const next = cloneJson(obj) as StoredObject;
       if (!next.metadata || typeof next.metadata !== 'object') next.metadata = {};
       await this.admit(ctx, store, { operation: 'UPDATE', namespace: ns, name, subresource: params.subresource ?? '', object: next, oldObject: current, dryRun: params.dryRun, warnings });
       return next;

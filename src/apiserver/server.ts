@@ -2,6 +2,7 @@
  * The API server: the HTTP edge (body limits, in-flight limit, content negotiation), routing to discovery,
  * OpenAPI, health and the resource handlers, and its lifecycle (start, graceful stop).
  */
+import { cloneJson } from '../base/json-value.ts';
 import http from 'node:http';
 import https from 'node:https';
 import { setMaxListeners } from 'node:events';
@@ -128,7 +129,7 @@ export class ApiServer {
         await store.get(b.namespace, name);
       } catch (e) {
         if (e instanceof ApiError && e.code === 404) {
-          await store.create(b.namespace, structuredClone(b.object)).catch((err: unknown) => {
+          await store.create(b.namespace, cloneJson(b.object)).catch((err: unknown) => {
             if (!(err instanceof ApiError && err.code === 409)) throw err;
           });
         } else throw e;

@@ -157,17 +157,4 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A deep copy of JSON data (plain objects and arrays only: what a parsed request or stored object holds). */
-export function cloneJson<T>(v: T): T {
-  if (Array.isArray(v)) {
-    const out = new Array<unknown>(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = cloneJson(v[i]);
-    return out as T;
-  }
-  if (typeof v === 'object' && v !== null) {
-    const out: Record<string, unknown> = {};
-    for (const k in v) if (Object.hasOwn(v, k)) out[k] = cloneJson((v as Record<string, unknown>)[k]);
-    return out as T;
-  }
-  return v;
-}
+export { cloneJson } from '../../base/json-value.ts';

@@ -2,7 +2,7 @@
  * The generic registry Store (upstream genericregistry.Store): every kind runs through this one pipeline —
  * defaults → strategy → validation → storage write with compare-and-swap — driven by its ResourceDefinition.
  */
-import { deepEqual } from '../../base/deep-equal.ts';
+import { cloneJson, deepEqual } from '../../base/json-value.ts';
 import { randomUUID } from 'node:crypto';
 import type { ResourceDefinition } from '../../api/resource.ts';
 import { storageKey, storagePrefix } from '../../api/resource.ts';
@@ -521,7 +521,7 @@ export class Store {
     const wantRv = incoming.metadata.resourceVersion;
     return this.guaranteedUpdate(namespace, name, (current) => {
       if (wantRv && wantRv !== current.metadata.resourceVersion) throw conflict(this.def, name);
-      return structuredClone(incoming);
+      return cloneJson(incoming);
     }, { ...params, ...(params.subresource ? { subresource: params.subresource } : {}) });
   }
 
@@ -540,7 +540,7 @@ export class Store {
     for (let attempt = 0; ; attempt++) {
       if (!kv) throw notFound(this.def, name);
       const current = this.fromKv(kv);
-      const next = await mutate(structuredClone(current));
+      const next = await mutate(cloneJson(current));
       const obj = this.prepareUpdate(next, current, namespace, name, params.subresource);
       let undo: (() => Promise<void>) | undefined;
       if (!params.subresource || params.subresource === 'scale') {
@@ -718,7 +718,7 @@ export class Store {
    */
   private deletionHold(current: StoredObject, params: DeleteParams): StoredObject | null {
     const m = current.metadata;
-    const obj = structuredClone(current);
+    const obj = cloneJson(current);
     const om = obj.metadata;
     let finalizers = [...(om.finalizers ?? [])];
     const policy = params.propagationPolicy;

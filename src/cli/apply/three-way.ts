@@ -7,7 +7,7 @@
  * Without a schema (custom kinds) the same walk yields jsonmergepatch.CreateThreeWayJSONMergePatch: lists
  * replace wholesale, no directives.
  */
-import { deepEqual } from '../../base/deep-equal.ts';
+import { deepEqual } from '../../base/json-value.ts';
 import type { TypeNode } from '../../api/openapi/type-node.ts';
 
 type JsonMap = Record<string, unknown>;

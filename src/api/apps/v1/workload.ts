@@ -21,7 +21,7 @@ export function canonicalJSON(v: unknown): string {
   }) ?? 'undefined';
 }
 
-export { deepEqual } from '../../../base/deep-equal.ts';
+export { deepEqual } from '../../../base/json-value.ts';
 
 /** A deep copy of a JSON value. */
 export function clone<T>(v: T): T {

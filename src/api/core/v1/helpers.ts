@@ -2,6 +2,7 @@
  * Small helpers shared by the core/v1 kind files: printer cell formatting as printers.go does it, and structural
  * comparison for immutability checks.
  */
+import { cloneJson } from '../../../base/json-value.ts';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { FieldError } from '../../meta/field-errors.ts';
@@ -20,11 +21,11 @@ export function containerCells(containers: Container[] | undefined): { names: st
   return { names: list.map((c) => c.name).join(','), images: list.map((c) => c.image ?? '').join(',') };
 }
 
-export { deepEqual } from '../../../base/deep-equal.ts';
+export { deepEqual } from '../../../base/json-value.ts';
 
 /** A deep copy of a JSON value. */
 export function clone<T>(v: T): T {
-  return v === undefined ? v : (structuredClone(v) as T);
+  return v === undefined ? v : (cloneJson(v) as T);
 }
 
 /** Metadata validation of a new object (ValidateObjectMeta with the given name rule). */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { deepEqual } from './deep-equal.ts';
+import { deepEqual } from './json-value.ts';
 
 describe('deepEqual', () => {
   it('compares JSON values structurally, ignoring key order', () => {
