@@ -29,6 +29,12 @@ describe('findFieldProblems (JSON)', () => {
     assert.deepEqual(findFieldProblems('{"apiVersion":"v1","kind":"Pod","spec2":{}}', POD), ['unknown field "spec2"']);
   });
 
+  it('finds duplicates in big maps too', () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `"k${i}":"v"`);
+    const body = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{${[...keys, '"k5":"again"', '"k39":"again"'].join(',')}}}`;
+    assert.deepEqual(findFieldProblems(body, { group: '', version: 'v1', kind: 'ConfigMap' }), ['duplicate field "data.k5"', 'duplicate field "data.k39"']);
+  });
+
   it('reports duplicates in structs and maps, in document order with unknowns', () => {
     const body = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","labels":{"x":"1","x":"2"},"name":"b","zzz":0},"spec":{"containers":[],"containers":[]}}';
     assert.deepEqual(findFieldProblems(body, POD), [

@@ -51,8 +51,21 @@ type Shape =
   | { kind: 'free' }
   | { kind: 'skip' };
 
+const FREE: Shape = { kind: 'free' };
+const SKIP: Shape = { kind: 'skip' };
+const shapes = new WeakMap<OpenApiSchema, Shape>();
+
 function shapeOf(schema: OpenApiSchema | undefined): Shape {
-  if (schema === undefined) return { kind: 'free' };
+  if (schema === undefined) return FREE;
+  let shape = shapes.get(schema);
+  if (shape === undefined) {
+    shape = computeShape(schema);
+    shapes.set(schema, shape);
+  }
+  return shape;
+}
+
+function computeShape(schema: OpenApiSchema): Shape {
   const name = refName(schema);
   if (name !== undefined && OPAQUE.has(name)) return { kind: 'skip' };
   const s = resolveRef(schema).schema;
@@ -77,10 +90,29 @@ class Problems {
 
 class SyntaxProblem extends Error {}
 
+/** The keys of one object seen so far: an array while small (most objects), a Set past 16 keys (big maps). */
+class KeySet {
+  private keys: string[] | Set<string> = [];
+  /** Adds a key; false when it was there already. */
+  add(key: string): boolean {
+    const keys = this.keys;
+    if (Array.isArray(keys)) {
+      if (keys.includes(key)) return false;
+      keys.push(key);
+      if (keys.length > 16) this.keys = new Set(keys);
+      return true;
+    }
+    if (keys.has(key)) return false;
+    keys.add(key);
+    return true;
+  }
+}
+
 /** A strict-decoding walk over raw JSON text, guided by the schema (sigs.k8s.io/json's field stack). */
 class Scanner {
   private i = 0;
-  private readonly stack: string[] = [];
+  /** The path to the current value: object keys and `[n]` list indexes (joined only when a problem is found). */
+  private readonly stack: (string | number)[] = [];
   constructor(
     private readonly text: string,
     private readonly problems: Problems,
@@ -88,55 +120,58 @@ class Scanner {
 
   run(root: OpenApiSchema | undefined): void {
     this.ws();
-    this.value(root === undefined ? { kind: 'free' } : shapeOf(root));
+    this.value(root === undefined ? FREE : shapeOf(root));
     this.ws();
     if (this.i !== this.text.length) throw new SyntaxProblem('trailing data');
   }
 
   private fieldPath(field: string): string {
-    return this.stack.length > 0 ? `${this.stack.join('')}.${field}` : field;
-  }
-
-  private pushKey(key: string): number {
-    const len = this.stack.length;
-    this.stack.push(len > 0 ? `.${key}` : key);
-    return len;
+    let out = '';
+    for (let j = 0; j < this.stack.length; j++) {
+      const part = this.stack[j]!;
+      out += typeof part === 'number' ? `[${part}]` : j === 0 ? part : `.${part}`;
+    }
+    return this.stack.length === 0 ? field : `${out}.${field}`;
   }
 
   private ws(): void {
     const t = this.text;
-    while (this.i < t.length) {
-      const c = t.charCodeAt(this.i);
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.i++;
+    let i = this.i;
+    while (i < t.length) {
+      const c = t.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
       else break;
     }
+    this.i = i;
   }
 
   private value(shape: Shape): void {
     this.ws();
-    const c = this.text[this.i];
-    if (c === '{') this.object(shape);
-    else if (c === '[') this.array(shape);
-    else if (c === '"') this.string();
+    const c = this.text.charCodeAt(this.i);
+    if (c === 0x7b /* { */) this.object(shape);
+    else if (c === 0x5b /* [ */) this.array(shape);
+    else if (c === 0x22 /* " */) this.skipString();
     else this.literal();
   }
 
   private object(shape: Shape): void {
+    const t = this.text;
     this.i++; // {
-    const seen = new Set<string>();
+    // Duplicates matter only where the decoder has fields or map keys; skipped values are not looked into.
+    const seen = shape.kind === 'skip' ? undefined : new KeySet();
     this.ws();
-    if (this.text[this.i] === '}') {
+    if (t.charCodeAt(this.i) === 0x7d /* } */) {
       this.i++;
       return;
     }
     for (;;) {
       this.ws();
-      if (this.text[this.i] !== '"') throw new SyntaxProblem('expected key');
+      if (t.charCodeAt(this.i) !== 0x22) throw new SyntaxProblem('expected key');
       const key = this.string();
       this.ws();
-      if (this.text[this.i] !== ':') throw new SyntaxProblem('expected colon');
+      if (t.charCodeAt(this.i) !== 0x3a /* : */) throw new SyntaxProblem('expected colon');
       this.i++;
-      let child: Shape = { kind: 'skip' };
+      let child: Shape = SKIP;
       let known = true;
       switch (shape.kind) {
         case 'struct': {
@@ -148,72 +183,123 @@ class Scanner {
           break;
         }
         case 'map':
-          child = shape.values === undefined ? { kind: 'free' } : shapeOf(shape.values);
+          child = shape.values === undefined ? FREE : shapeOf(shape.values);
           break;
         case 'free':
-          child = { kind: 'free' };
+          child = FREE;
           break;
         default:
-          child = { kind: 'skip' };
+          child = SKIP;
       }
-      if (known && shape.kind !== 'skip') {
-        if (seen.has(key)) this.problems.add(`duplicate field ${goQuote(this.fieldPath(key))}`);
-        seen.add(key);
+      if (known && seen !== undefined) {
+        if (!seen.add(key)) this.problems.add(`duplicate field ${goQuote(this.fieldPath(key))}`);
       }
-      const len = this.pushKey(key);
-      this.value(known ? child : { kind: 'skip' });
-      this.stack.length = len;
+      if (!known || child.kind === 'skip') {
+        this.skipValue();
+      } else {
+        this.stack.push(key);
+        this.value(child);
+        this.stack.pop();
+      }
       this.ws();
-      const next = this.text[this.i++];
-      if (next === '}') return;
-      if (next !== ',') throw new SyntaxProblem('expected , or }');
+      const next = t.charCodeAt(this.i++);
+      if (next === 0x7d /* } */) return;
+      if (next !== 0x2c /* , */) throw new SyntaxProblem('expected , or }');
     }
   }
 
   private array(shape: Shape): void {
+    const t = this.text;
     this.i++; // [
-    const item: Shape = shape.kind === 'list' ? shapeOf(shape.items) : shape.kind === 'free' ? { kind: 'free' } : { kind: 'skip' };
+    const item: Shape = shape.kind === 'list' ? shapeOf(shape.items) : shape.kind === 'free' ? FREE : SKIP;
     this.ws();
-    if (this.text[this.i] === ']') {
+    if (t.charCodeAt(this.i) === 0x5d /* ] */) {
       this.i++;
       return;
     }
     for (let n = 0; ; n++) {
-      const len = this.stack.length;
-      this.stack.push(`[${n}]`);
-      this.value(item);
-      this.stack.length = len;
+      if (item.kind === 'skip') {
+        this.skipValue();
+      } else {
+        this.stack.push(n);
+        this.value(item);
+        this.stack.pop();
+      }
       this.ws();
-      const next = this.text[this.i++];
-      if (next === ']') return;
-      if (next !== ',') throw new SyntaxProblem('expected , or ]');
+      const next = t.charCodeAt(this.i++);
+      if (next === 0x5d /* ] */) return;
+      if (next !== 0x2c /* , */) throw new SyntaxProblem('expected , or ]');
+    }
+  }
+
+  /** Skips a value the decoder does not look into (still checking it is well-formed JSON). */
+  private skipValue(): void {
+    this.ws();
+    const t = this.text;
+    const c = t.charCodeAt(this.i);
+    if (c === 0x22) {
+      this.skipString();
+      return;
+    }
+    if (c !== 0x7b && c !== 0x5b) {
+      this.literal();
+      return;
+    }
+    let depth = 0;
+    for (;;) {
+      const d = t.charCodeAt(this.i);
+      if (Number.isNaN(d)) throw new SyntaxProblem('unterminated value');
+      if (d === 0x22) {
+        this.skipString();
+        continue;
+      }
+      this.i++;
+      if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) {
+        depth--;
+        if (depth === 0) return;
+      }
+    }
+  }
+
+  /** Moves past a string; returns whether it held escapes. */
+  private skipString(): boolean {
+    const t = this.text;
+    let i = this.i + 1; // opening quote
+    let escaped = false;
+    for (;;) {
+      const q = t.indexOf('"', i);
+      if (q < 0) throw new SyntaxProblem('unterminated string');
+      const b = t.indexOf('\\', i);
+      if (b < 0 || b > q) {
+        this.i = q + 1;
+        return escaped;
+      }
+      escaped = true;
+      i = b + 2;
     }
   }
 
   private string(): string {
     const start = this.i;
-    const t = this.text;
-    let escaped = false;
-    this.i++; // opening quote
-    for (;;) {
-      const c = t[this.i];
-      if (c === undefined) throw new SyntaxProblem('unterminated string');
-      if (c === '\\') {
-        escaped = true;
-        this.i += 2;
-        continue;
-      }
-      this.i++;
-      if (c === '"') break;
-    }
-    const raw = t.slice(start, this.i);
+    const escaped = this.skipString();
+    const raw = this.text.slice(start, this.i);
     return escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
   }
 
   private literal(): void {
-    const m = /^(?:true|false|null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(this.text.slice(this.i, this.i + 64));
-    if (m === null) throw new SyntaxProblem('bad literal');
-    this.i += m[0].length;
+    const t = this.text;
+    const start = this.i;
+    let i = start;
+    while (i < t.length) {
+      const c = t.charCodeAt(i);
+      // Literals are letters, digits, sign, point and exponent characters.
+      if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x45) i++;
+      else break;
+    }
+    const lit = t.slice(start, i);
+    if (!/^(?:true|false|null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)$/.test(lit)) throw new SyntaxProblem('bad literal');
+    this.i = i;
   }
 }
 
