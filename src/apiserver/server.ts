@@ -32,6 +32,7 @@ import { forbiddenStatus } from './auth/security.ts';
 import { handleUpgrade } from './node-proxy/index.ts';
 import type { NodeProxyArgs } from './node-proxy/index.ts';
 import type { Duplex } from 'node:stream';
+import { servingTlsOptions } from './tls/serving-options.ts';
 
 const log = logger('apiserver');
 
@@ -154,9 +155,10 @@ export class ApiServer {
         else res.destroy();
       });
     };
-    // Client certificates are requested but checked per request, so that anonymous health checks still work.
+    // Client certificates are requested but checked per request, so that anonymous health checks still work. The TLS
+    // settings accept every client kube-apiserver accepts, busybox's wget included (tls/serving-options.ts).
     const server = tls
-      ? https.createServer({ ...serverOpts, cert: tls.certPem, key: tls.keyPem, ca: tls.caPem, requestCert: true, rejectUnauthorized: false }, onRequest)
+      ? https.createServer({ ...serverOpts, ...servingTlsOptions(), cert: tls.certPem, key: tls.keyPem, ca: tls.caPem, requestCert: true, rejectUnauthorized: false }, onRequest)
       : http.createServer(serverOpts, onRequest);
     server.keepAliveTimeout = 65_000;
     server.on('connection', (s) => {
@@ -189,7 +191,7 @@ export class ApiServer {
   /** Replaces the serving certificate (after renewal) without dropping connections. */
   reloadTls(tls: { certPem: string; keyPem: string; caPem: string }): void {
     const s = this.server;
-    if (s instanceof https.Server) s.setSecureContext({ cert: tls.certPem, key: tls.keyPem, ca: tls.caPem });
+    if (s instanceof https.Server) s.setSecureContext({ ...servingTlsOptions(), cert: tls.certPem, key: tls.keyPem, ca: tls.caPem });
   }
 
   /** Pod and Node reads for the node proxy (pods/log, exec, attach, portforward). */

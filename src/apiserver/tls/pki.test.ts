@@ -47,3 +47,23 @@ test('certificate requests are verified and signed for the subject they name', a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('certificate requests with RSA keys shorter than 1024 bits are refused; 2048-bit ones are signed', async () => {
+  const { webcrypto } = await import('node:crypto');
+  const x509 = await import('@peculiar/x509');
+  const rsaRequest = async (bits: number): Promise<string> => {
+    const alg = { name: 'RSASSA-PKCS1-v1_5', modulusLength: bits, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+    const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=weak, O=system:masters', keys, signingAlgorithm: alg } as Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]);
+    return csr.toString('pem');
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-pki-'));
+  try {
+    const pki = await ensureClusterPki(dir);
+    await assert.rejects(signCertificateRequest(pki.ca, await rsaRequest(512)), /512-bit RSA keys are insecure/);
+    const cert = new X509Certificate(await signCertificateRequest(pki.ca, await rsaRequest(2048)));
+    assert.equal(cert.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

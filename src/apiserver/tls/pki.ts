@@ -187,6 +187,20 @@ export async function createCertificateRequest(opts: { commonName: string; organ
   return { csrPem: csr.toString('pem') + '\n', keyPem: await privateKeyPem(keys.privateKey) };
 }
 
+/** The shortest RSA modulus a certificate request may carry (Go's crypto/rsa minimum, OpenSSL's security level 1). */
+export const MIN_RSA_BITS = 1024;
+
+/**
+ * Refuses RSA keys below MIN_RSA_BITS. The serving context runs at OpenSSL security level 0 (serving-options.ts), so
+ * the handshake no longer rejects weak keys in client certificates: the CA must never sign one.
+ */
+function checkKeyStrength(key: x509.PublicKey): void {
+  const alg = key.algorithm as { name?: string; modulusLength?: number };
+  if (alg.name?.startsWith('RSA') && (alg.modulusLength ?? 0) < MIN_RSA_BITS) {
+    throw new Error(`${alg.modulusLength ?? 0}-bit RSA keys are insecure (at least ${MIN_RSA_BITS} bits are required)`);
+  }
+}
+
 /** What a verified certificate request asks for. */
 export interface CertificateRequestInfo {
   commonName: string;
@@ -202,6 +216,7 @@ export interface CertificateRequestInfo {
 export async function parseCertificateRequest(csrPem: string): Promise<CertificateRequestInfo> {
   const csr = new x509.Pkcs10CertificateRequest(csrPem);
   if (!(await csr.verify())) throw new Error('the certificate request signature is invalid');
+  checkKeyStrength(csr.publicKey);
   // CSR extensions come back generic: re-read the subjectAltName one with its own class.
   const raw = csr.extensions.find((e) => e.type === '2.5.29.17');
   const items = raw ? new x509.SubjectAlternativeNameExtension(raw.rawData).names.items : [];

@@ -33,3 +33,59 @@ export function httpGet(url: string): Promise<string> {
     req.on('error', reject);
   });
 }
+
+/** A raw HTTP/1.1 response: status code (0 when there was none) and the body, de-chunked. */
+export interface RawHttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Parses an HTTP/1.1 response as a client printed it (status line, headers, body; chunked bodies decoded). */
+export function parseHttpResponse(text: string): RawHttpResponse {
+  const m = /^HTTP\/1\.[01] (\d{3})[^\n]*\n/.exec(text);
+  if (!m) return { status: 0, headers: {}, body: text };
+  // Line ends may have lost their CR on the way through a container log.
+  const blank = /\r?\n\r?\n/.exec(text);
+  if (!blank) return { status: Number(m[1]), headers: {}, body: '' };
+  const headers: Record<string, string> = {};
+  for (const line of text.slice(m[0].length, blank.index).split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  let body = text.slice(blank.index + blank[0].length);
+  if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+    let out = '';
+    let rest = Buffer.from(body);
+    for (;;) {
+      const nl = rest.indexOf('\n');
+      if (nl < 0) break;
+      const size = parseInt(rest.subarray(0, nl).toString().trim(), 16);
+      if (!(size > 0)) break;
+      out += rest.subarray(nl + 1, nl + 1 + size).toString();
+      rest = rest.subarray(nl + 1 + size);
+      rest = rest.subarray(rest[0] === 0x0d ? 2 : 1);
+    }
+    body = out;
+  }
+  return { status: Number(m[1]), headers, body };
+}
+
+/** One round of a pod's API calls, as printed by a script that writes `=== <n> wget`, `=== <n> raw`, `=== <n> end`. */
+export interface ApiCall {
+  round: number;
+  /** What `wget -q -O-` printed: the body, or its error line. */
+  wget: string;
+  /** The raw response ssl_client printed. */
+  raw: RawHttpResponse;
+}
+
+/** The complete rounds in a pod's log (see ApiCall); a round still being written is left out. */
+export function apiCallLog(logs: string): ApiCall[] {
+  const calls: ApiCall[] = [];
+  const re = /^=== (\d+) wget\n([\s\S]*?)^=== \1 raw\n([\s\S]*?)^=== \1 end$/gm;
+  for (const m of logs.matchAll(re)) {
+    calls.push({ round: Number(m[1]), wget: m[2]!.trim(), raw: parseHttpResponse(m[3]!.replace(/\n$/, '')) });
+  }
+  return calls;
+}
