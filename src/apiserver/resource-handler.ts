@@ -358,6 +358,10 @@ export class ResourceHandler {
     const warnings: Warnings = [];
     const updated = await store.guaranteedUpdate(ns, name, async (current) => {
       const patched = await applyPatch(type, current, raw, { gvk });
+      // A resourceVersion in the patch is a precondition, as upstream's patcher stores the patched object with it
+      // (kubernetes#63104): PatchNodeTaints and other read-modify-patch writers rely on the conflict.
+      const wantRv = (patched.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
+      if (typeof wantRv === 'string' && wantRv !== '' && wantRv !== current.metadata.resourceVersion) throw conflict(store.def, name);
       // The patched object is what upstream decodes (and strictly validates); a retry re-checks it from scratch.
       warnings.length = 0;
       this.checkPatchedFields(ctx, store, patched, warnings);

@@ -96,6 +96,30 @@ test('addAfter delivers after the delay on the injected clock; the earlier of tw
   assert.equal(q.len(), 2, 'the later timer does not add a second copy');
 });
 
+test('addAfter still delivers when the timer fires before the clock reaches the deadline', async () => {
+  // Node's setTimeout runs on the monotonic clock and may fire up to 1 ms before Date.now() reaches the deadline.
+  class EarlyClock extends FakeClock {
+    override sleep(ms: number): Promise<void> {
+      return super.sleep(Math.max(0, ms - 1));
+    }
+  }
+  const clock = new EarlyClock(1000);
+  const q = new WorkQueue<string>({ clock });
+  q.addAfter('a', 100);
+  clock.advance(99);
+  await settle();
+  assert.equal(q.len(), 0, 'not before the deadline');
+  clock.advance(1);
+  await settle();
+  assert.equal(q.len(), 1, 'delivered at the deadline');
+  const { item } = await q.get();
+  q.done(item!);
+  q.addAfter('a', 50);
+  clock.advance(50);
+  await settle();
+  assert.equal(q.len(), 1, 'a later addAfter of the same item is not swallowed');
+});
+
 test('addRateLimited backs off exponentially per item; forget resets it', async () => {
   const clock = new FakeClock(0);
   const q = new WorkQueue<string>({ clock, rateLimiter: new ItemExponentialFailureRateLimiter({ baseMs: 5, maxMs: 1000 }) });

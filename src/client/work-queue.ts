@@ -85,11 +85,25 @@ export class WorkQueue<T> {
     const prev = this.waiting.get(item);
     if (prev !== undefined && prev <= readyAt) return;
     this.waiting.set(item, readyAt);
+    this.wakeAt(item, readyAt, ms);
+  }
+
+  /**
+   * The timer of one addAfter. Node's timers run on the monotonic clock and may fire a millisecond before Date.now()
+   * reaches the deadline: such a timer sleeps the rest instead of returning, or the item would be lost and its stale
+   * entry would swallow every later addAfter of it.
+   */
+  private wakeAt(item: T, readyAt: number, ms: number): void {
     this.clock.sleep(ms, { signal: this.timers.signal }).then(
       () => {
         const at = this.waiting.get(item);
-        // A later re-schedule or an earlier timer may own this entry now.
-        if (at === undefined || at > this.clock.now()) return;
+        // Gone (delivered by an earlier timer) or re-scheduled earlier: that timer owns the entry now.
+        if (at === undefined || at !== readyAt) return;
+        const left = at - this.clock.now();
+        if (left > 0) {
+          this.wakeAt(item, readyAt, left);
+          return;
+        }
         this.waiting.delete(item);
         this.add(item);
       },

@@ -211,6 +211,16 @@ ${sidecar ? '      - {name: sidecar, image: busybox}\n' : ''}`;
     assert.equal(invalid.code, 1);
     assert.match(invalid.stderr, /spec\.replicas: Invalid value: -2/);
     assert.equal((await getJson('deploy', 'app')).metadata.resourceVersion, rv);
+    // A resourceVersion in a patch is a precondition: a stale one is a conflict, the current one applies.
+    for (const type of ['merge', 'strategic']) {
+      const stale = await k(['patch', 'deploy', 'app', `--type=${type}`, '-p', JSON.stringify({ metadata: { resourceVersion: String(Number(rv) - 1), labels: { stale: 'yes' } } })]);
+      assert.equal(stale.code, 1, type);
+      assert.match(stale.stderr, /Operation cannot be fulfilled on deployments\.apps "app": the object has been modified; please apply your changes to the latest version and try again/);
+    }
+    assert.equal((await getJson('deploy', 'app')).metadata.resourceVersion, rv);
+    const fresh = await k(['patch', 'deploy', 'app', '--type=merge', '-p', JSON.stringify({ metadata: { resourceVersion: rv, labels: { fresh: 'yes' } } })]);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.equal((await getJson('deploy', 'app')).metadata.labels?.fresh, 'yes');
   });
 
   it('scales through the scale subresource in both forms', async () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import { evictionDeadline, lastHeartbeat, markNodeUnknown, reconcileTaints } from './node-health.ts';
+import { evictionDeadline, lastHeartbeat, markNodeUnknown, noExecuteTaints, reconcileTaints } from './node-health.ts';
 
 const t0 = Date.parse('2030-01-01T00:00:00Z');
 const node = (ready?: 'True' | 'False' | 'Unknown', o: { taints?: NonNullable<Node['spec']>['taints']; unschedulable?: boolean; memory?: boolean } = {}): Node => ({
@@ -43,6 +43,24 @@ describe('node health', () => {
     assert.equal(reconcileTaints(node('True'), t0), undefined);
     // A node that never reported gets no taint until it is marked Unknown.
     assert.equal(reconcileTaints(node(), t0), undefined);
+  });
+  it('the NoExecute pass writes its taint with the NoSchedule taints the conditions call for, in one patch', () => {
+    // The NoSchedule patch of the same change may not have landed yet: the pass's write carries it too.
+    assert.deepEqual(noExecuteTaints(node('Unknown', { taints: [{ key: 'x', effect: 'NoSchedule' }] }), t0), [
+      { key: 'x', effect: 'NoSchedule' },
+      { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule', timeAdded: '2030-01-01T00:00:00Z' },
+      { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: '2030-01-01T00:00:00Z' },
+    ]);
+    // The NoSchedule taint already there keeps its timeAdded; the opposite NoExecute taint is swapped.
+    const earlier = '2029-12-31T23:00:00Z';
+    assert.deepEqual(noExecuteTaints(node('False', { taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule', timeAdded: earlier }, { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: earlier }] }), t0), [
+      { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule', timeAdded: earlier },
+      { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute', timeAdded: '2030-01-01T00:00:00Z' },
+    ]);
+    // Nothing to do: the right NoExecute taint is there (NoSchedule is the other pass's), or the node is Ready.
+    assert.equal(noExecuteTaints(node('Unknown', { taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] }), t0), undefined);
+    assert.equal(noExecuteTaints(node('True'), t0), undefined);
+    assert.equal(noExecuteTaints(node(), t0), undefined);
   });
   it('eviction waits for the shortest matching tolerationSeconds, forever without one, now when untolerated', () => {
     const taints = [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' as const, timeAdded: '2030-01-01T00:00:00Z' }];

@@ -94,6 +94,21 @@ export function reconcileTaints(node: Node, nowMs: number, opts: { addNoExecute?
   return [...kept, ...added];
 }
 
+/**
+ * The taints the rate-limited NoExecute pass writes for a node: undefined when its Ready condition calls for no
+ * NoExecute taint or it already carries the right one; otherwise its taints with that NoExecute taint added (its
+ * opposite removed) together with the NoSchedule taints its conditions call for. Written in one patch, so that the
+ * NoExecute taint never shows on a node without its NoSchedule counterpart, whichever pass reaches the API first.
+ */
+export function noExecuteTaints(node: Node, nowMs: number): Taint[] | undefined {
+  const want = wantedNoExecuteTaint(node);
+  if (!want) return undefined;
+  const opposite = want === notReadyTaint ? unreachableTaint : notReadyTaint;
+  const cur = node.spec?.taints ?? [];
+  if (cur.some((t) => t.key === want.key && t.effect === want.effect) && !cur.some((t) => t.key === opposite.key && t.effect === opposite.effect)) return undefined;
+  return reconcileTaints(node, nowMs, { addNoExecute: true });
+}
+
 /** Whether the node carries the not-ready or unreachable NoExecute taint. */
 export function hasNoExecuteTaint(node: Node): boolean {
   return (node.spec?.taints ?? []).some((t) => t.effect === 'NoExecute' && (t.key === taintKeys.notReady || t.key === taintKeys.unreachable));

@@ -21,7 +21,7 @@ import { isConflict, isNotFound, isTombstone, objectKey, splitKey } from '../../
 import type { Controller, ControllerContext, ReconcileResult } from '../controller.ts';
 import { newQueue } from '../controller.ts';
 import { timeMs } from '../common/pods.ts';
-import { evictionDeadline, hasNoExecuteTaint, lastHeartbeat, markNodeUnknown, nodeCondition, notReadyTaint, reconcileTaints, unreachableTaint, withoutNoExecuteTaints, wantedNoExecuteTaint } from './node-health.ts';
+import { evictionDeadline, hasNoExecuteTaint, lastHeartbeat, markNodeUnknown, noExecuteTaints, nodeCondition, reconcileTaints, withoutNoExecuteTaints, wantedNoExecuteTaint } from './node-health.ts';
 import { ZoneEviction, excludeDisruptionLabel, zoneKey } from './zone-eviction.ts';
 import type { TryResult, ZoneEvictionOptions } from './zone-eviction.ts';
 
@@ -169,12 +169,9 @@ class NodeLifecycleController implements Controller {
     if (!node) return { done: true };
     const ready = nodeCondition(node, 'Ready');
     if (!ready) return { done: false, retryMs: 50 };
-    const want = wantedNoExecuteTaint(node);
-    if (!want) return { done: true };
-    const opposite = want === notReadyTaint ? unreachableTaint : notReadyTaint;
-    const cur = node.spec?.taints ?? [];
-    if (cur.some((t) => t.key === want.key && t.effect === want.effect) && !cur.some((t) => t.key === opposite.key && t.effect === opposite.effect)) return { done: true };
-    const taints = [...cur.filter((t) => !(t.effect === 'NoExecute' && (t.key === want.key || t.key === opposite.key))), { ...want, timeAdded: formatRFC3339(this.ctx.clock.now()) }];
+    // The NoSchedule taints go in the same write: reconcile's NoSchedule patch may lose the race to this one.
+    const taints = noExecuteTaints(node, this.ctx.clock.now());
+    if (!taints) return { done: true };
     try {
       await this.nodeClient.patch(name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints } }, { type: 'merge' });
     } catch (e) {
