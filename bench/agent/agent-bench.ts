@@ -22,7 +22,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Pod } from 'kubernetes-types/core/v1.js';
@@ -30,6 +30,7 @@ import { setLogSink } from '../../src/base/log.ts';
 import { pods } from '../../src/api/core/v1/index.ts';
 import { ApiClient, RestClient, clientConfigFromKubeconfig } from '../../src/client/index.ts';
 import { startServer } from '../../test/integration/helpers/cluster.ts';
+import { stealMeter } from '../lib/cpu-steal.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -128,6 +129,8 @@ async function startup(): Promise<void> {
   const cpu0 = procStats(server.proc.pid!);
   const agentCpu0 = procStats(agent.pid);
   const probe = values.stages ? probeApiLatency(api, abort.signal) : [];
+  const steal = stealMeter();
+  const load0 = loadavg()[0]!;
   const creates: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
     const due = t0 + (i * 1000) / rate;
@@ -147,6 +150,7 @@ async function startup(): Promise<void> {
     ['p50', `${pct(lat, 50)} ms`], ['p90', `${pct(lat, 90)} ms`], ['p99', `${pct(lat, 99)} ms`], ['max', `${lat[lat.length - 1] ?? NaN} ms`],
     ['server CPU', `${(cpu1.cpuSeconds - cpu0.cpuSeconds).toFixed(1)} s`], ['server RSS', `${cpu1.rssMiB.toFixed(0)} MiB`],
     ['agent CPU', `${(agentCpu1.cpuSeconds - agentCpu0.cpuSeconds).toFixed(1)} s`], ['agent RSS', `${agentCpu1.rssMiB.toFixed(0)} MiB`],
+    ['load average (1 min)', `${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`], ['CPU steal', `${steal().toFixed(1)} %`],
   ]);
   if (values.stages) {
     printStages(stages, created, running);

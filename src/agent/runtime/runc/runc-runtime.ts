@@ -7,17 +7,18 @@
  * both survive an agent restart, after which the container is adopted (not restarted). `--keep` leaves the
  * container's cgroup in place after it exits so that an OOM kill can be read from it before `runc delete`.
  * Output goes through FIFOs that the shim holds open into CRI-format log files written by the agent. Terminals use
- * `script` to give runc the controlling terminal it needs in the foreground.
+ * `script` to give runc the controlling terminal it needs in the foreground; a resize is set on that pty (found from
+ * the shim's pid, so adopted containers resize too) and runc passes the SIGWINCH on to the container's console.
+ * stdin's FIFO is kept writable by a holder process beside the shim, so an agent restart is no end-of-file and a new
+ * agent can attach; stdinOnce closes it for good.
  */
 import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Duplex, Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { sleep } from '../../../base/clock.ts';
 import { logger } from '../../../base/log.ts';
 import { LogWriter } from '../../logs/cri-log.ts';
@@ -30,17 +31,17 @@ import type { GcOptions, ImageRecord, ImageStore } from '../../images/store.ts';
 import { PodNetwork } from '../../network/pod-network.ts';
 import type {
   ContainerEvent, ContainerRuntime, ContainerState, ContainerStats, ContainerStatus, ExecSyncResult, ImageInfo,
-  ListFilter, PodSandboxConfig, PodSandboxStatus, RuntimeVersion, StreamOptions, TerminalSize,
+  ListFilter, PodSandboxConfig, PodSandboxStatus, RuntimeVersion, StreamOptions,
 } from '../runtime.ts';
 import { RuntimeError } from '../runtime.ts';
 import { cgroupStats, lastRuncError, minOomScoreAdj, oomKills, removeCgroup, Runc } from './runc.ts';
 import type { RuncContainerConfig } from './spec.ts';
 import { buildSpec } from './spec.ts';
+import { forwardResizes } from '../process/pty.ts';
 import { createSpawner, runChecked } from './spawner.ts';
 import type { Spawner } from './spawner.ts';
 
 const log = logger('runc-runtime');
-const execFileP = promisify(execFile);
 
 /** CNI settings of the runtime. */
 export interface RuncNetworkOptions {
@@ -105,6 +106,11 @@ interface ContainerRecord {
   shimStart?: string;
   /** Container init's host PID (from runc's pid file). */
   pid?: number;
+  /** The process that keeps the stdin FIFO writable while no agent runs (stdin or tty containers). */
+  stdinHolderPid?: number;
+  stdinHolderStart?: string;
+  /** stdin was closed (stdinOnce after the first attach, or its holder died): never reopened. */
+  stdinClosed?: boolean;
 }
 
 interface Live {
@@ -416,7 +422,12 @@ export class RuncRuntime implements ContainerRuntime {
     const shimScript = `${cmd}; rc=$?; echo $rc > ${shellQuote(join(rec.dir, 'exit.tmp'))} && mv ${shellQuote(join(rec.dir, 'exit.tmp'))} ${shellQuote(join(rec.dir, 'exit'))}`;
     let launched: Awaited<ReturnType<Spawner['launch']>>;
     try {
-      launched = await this.spawner.launch('/bin/sh', ['-c', shimScript], { cwd: rec.dir, stdio: [inR ?? 'ignore', outW, errW], env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+      // The holder starts beside the shim (both fork in the spawner's worker), so it costs the start path no latency.
+      const [shimLaunch] = await Promise.all([
+        this.spawner.launch('/bin/sh', ['-c', shimScript], { cwd: rec.dir, stdio: [inR ?? 'ignore', outW, errW], env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' } }),
+        inW !== undefined ? this.launchStdinHolder(rec, inW) : undefined,
+      ]);
+      launched = shimLaunch;
     } finally {
       fs.closeSync(outW);
       fs.closeSync(errW);
@@ -456,6 +467,44 @@ export class RuncRuntime implements ContainerRuntime {
     if ((rec.state as ContainerState) !== 'CONTAINER_EXITED') throw new RuntimeError('RunContainerError', `container ${id} did not start within 60 s`);
   }
 
+  /**
+   * Starts the process that keeps the stdin FIFO writable while no agent runs: without a writer the container (or
+   * the `script` of a tty container) reads end-of-file the moment the agent exits, and an adopted container could
+   * never be attached again. Failure only costs that, so it is logged, not thrown.
+   */
+  private async launchStdinHolder(rec: ContainerRecord, inW: number): Promise<void> {
+    try {
+      const holder = await this.spawner.launch('sleep', ['infinity'], { stdio: ['ignore', inW, 'ignore'] });
+      rec.stdinHolderPid = holder.pid;
+      rec.stdinHolderStart = procStartTime(holder.pid);
+    } catch (e) {
+      log.warn('cannot start the stdin holder', { container: rec.config.metadata.name, err: (e as Error).message });
+    }
+  }
+
+  private stopStdinHolder(rec: ContainerRecord): void {
+    const pid = rec.stdinHolderPid;
+    if (pid !== undefined && rec.stdinHolderStart !== undefined && procStartTime(pid) === rec.stdinHolderStart) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    rec.stdinHolderPid = undefined;
+    rec.stdinHolderStart = undefined;
+  }
+
+  /** Closes the container's stdin for good (stdinOnce): the agent's writer and the holder go, so the container reads EOF. */
+  private closeStdin(rec: ContainerRecord, live: Live): void {
+    const w = live.stdinWriter;
+    live.stdinWriter = undefined;
+    this.stopStdinHolder(rec);
+    rec.stdinClosed = true;
+    this.save();
+    if (w) w.end(() => w.destroy());
+  }
+
   private async onShimExit(rec: ContainerRecord, live: Live): Promise<void> {
     live.finishing ??= this.finish(rec, live);
     await live.finishing;
@@ -474,6 +523,7 @@ export class RuncRuntime implements ContainerRuntime {
     for (const p of live.pumps) p.destroy();
     live.writer?.close();
     live.stdinWriter?.destroy();
+    this.stopStdinHolder(rec);
     if (live.poll) clearInterval(live.poll);
     rec.finishedAt = Date.now();
     rec.state = 'CONTAINER_EXITED';
@@ -603,7 +653,10 @@ export class RuncRuntime implements ContainerRuntime {
         child.stdin.on('error', () => undefined);
         if (opts.stdin) opts.stdin.pipe(child.stdin);
       }
-      if (opts.tty && opts.resize) void this.forwardResizes(child, opts.resize);
+      if (opts.tty && opts.resize && child.pid) {
+        // `script` is the child; the pty it made is runc's stdin, one level down.
+        void forwardResizes(child.pid, opts.resize, { isAlive: () => child.exitCode === null && child.signalCode === null });
+      }
       const onAbort = (): void => {
         killPidFile(pidFile);
         child.kill('SIGKILL');
@@ -622,19 +675,6 @@ export class RuncRuntime implements ContainerRuntime {
     });
   }
 
-  /** Applies terminal sizes to the pseudo-terminal `script` gave runc; the kernel then signals runc (SIGWINCH). */
-  private async forwardResizes(scriptProc: { pid?: number | undefined; exitCode: number | null }, sizes: AsyncIterable<TerminalSize>): Promise<void> {
-    try {
-      for await (const s of sizes) {
-        if (scriptProc.exitCode !== null) break;
-        const tty = ptyOfChild(scriptProc.pid);
-        if (tty) await execFileP('stty', ['-F', tty, 'rows', String(s.height), 'cols', String(s.width)]).catch(() => undefined);
-      }
-    } catch {
-      // the resize stream ended with the session
-    }
-  }
-
   async attach(id: string, opts: StreamOptions): Promise<void> {
     const rec = this.running(id);
     const live = this.live.get(id);
@@ -650,12 +690,14 @@ export class RuncRuntime implements ContainerRuntime {
         if (!stdinWriter.destroyed) stdinWriter.write(c);
       });
       opts.stdin.once('end', () => {
-        if (rec.config.stdinOnce) stdinWriter.end(() => stdinWriter.destroy());
+        if (rec.config.stdinOnce && live.stdinWriter === stdinWriter) this.closeStdin(rec, live);
       });
     }
-    if (rec.config.tty && opts.resize) {
-      const shim = live.shim;
-      if (shim) void this.forwardResizes(shim, opts.resize);
+    // The shim is sh → script → runc, whose stdin is script's pty: found from the recorded pid, so an adopted
+    // container resizes as well as one this instance started. runc passes each SIGWINCH on to the container's console.
+    const shimPid = rec.shimPid;
+    if (rec.config.tty && opts.resize && shimPid !== undefined) {
+      void forwardResizes(shimPid, opts.resize, { isAlive: () => rec.state === 'CONTAINER_RUNNING' && procStartTime(shimPid) === rec.shimStart });
     }
     try {
       await new Promise<void>((res) => {
@@ -717,11 +759,7 @@ export class RuncRuntime implements ContainerRuntime {
       const outR = fs.openSync(join(rec.dir, 'stdout.fifo'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       const errR = fs.openSync(join(rec.dir, 'stderr.fifo'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       this.pump(live, outR, errR);
-      if (rec.config.stdin || rec.config.tty) {
-        const inW = fs.openSync(join(rec.dir, 'stdin.fifo'), fs.constants.O_RDWR);
-        live.stdinWriter = new net.Socket({ fd: inW, readable: false, writable: true });
-        live.stdinWriter.on('error', () => undefined);
-      }
+      this.reopenStdin(rec, live);
     } catch (e) {
       log.warn('cannot reopen the output of an adopted container', { container: rec.config.metadata.name, err: (e as Error).message });
     }
@@ -737,6 +775,20 @@ export class RuncRuntime implements ContainerRuntime {
       void this.onShimExit(rec, live);
     }, 250);
     live.poll.unref();
+  }
+
+  /** Reopens an adopted container's stdin for attach, unless it was closed (or its holder is gone, which closed it). */
+  private reopenStdin(rec: ContainerRecord, live: Live): void {
+    if (!(rec.config.stdin || rec.config.tty) || rec.stdinClosed) return;
+    const holderAlive = rec.stdinHolderPid !== undefined && rec.stdinHolderStart !== undefined && procStartTime(rec.stdinHolderPid) === rec.stdinHolderStart;
+    if (!holderAlive) {
+      rec.stdinClosed = true;
+      return;
+    }
+    // O_RDWR never blocks or fails with ENXIO, whatever the reader does meanwhile.
+    const inW = fs.openSync(join(rec.dir, 'stdin.fifo'), fs.constants.O_RDWR);
+    live.stdinWriter = new net.Socket({ fd: inW, readable: false, writable: true });
+    live.stdinWriter.on('error', () => undefined);
   }
 
   /** Removes what a crash left behind: runc containers, mounts and network namespaces that no record owns. */
@@ -887,24 +939,6 @@ function procStartTime(pid: number): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The terminal runc got from `script`: the stdin of script's child. */
-function ptyOfChild(scriptPid: number | undefined): string | undefined {
-  if (!scriptPid) return undefined;
-  try {
-    const kids = fs.readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    for (const k of kids) {
-      const t = fs.readlinkSync(`/proc/${k}/fd/0`);
-      if (t.startsWith('/dev/pts/')) return t;
-      // The shim's child is sh → script → runc: descend one more level.
-      const inner = ptyOfChild(Number(k));
-      if (inner) return inner;
-    }
-  } catch {
-    return undefined;
-  }
-  return undefined;
 }
 
 function killPidFile(pidFile: string): void {

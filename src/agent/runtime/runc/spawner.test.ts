@@ -55,3 +55,18 @@ test('runInline has the same contract from the calling thread', async () => {
   const r = await runInline('/bin/sh', ['-c', 'cat; exit 1'], { input: 'x' });
   assert.deepEqual(r, { code: 1, signal: null, stdout: 'x', stderr: '' });
 });
+
+test('a launched process killed by a signal reports it; one that cannot be spawned rejects with its errno code', async () => {
+  const sp = createSpawner();
+  const keep = setInterval(() => undefined, 1000);
+  try {
+    const l = await sp.launch('sleep', ['30'], { stdio: ['ignore', 'ignore', 'ignore'] });
+    process.kill(l.pid, 'SIGTERM');
+    assert.deepEqual(await l.ended, { code: null, signal: 'SIGTERM' });
+    assert.equal(await l.exited, null);
+    await assert.rejects(sp.launch('/no/such/program', [], { stdio: ['ignore', 'ignore', 'ignore'] }), (e: Error & { code?: string }) => e.code === 'ENOENT');
+  } finally {
+    clearInterval(keep);
+    await sp.close();
+  }
+});

@@ -39,16 +39,22 @@ export interface DetachedOptions {
   stdio: [number | 'ignore', number | 'ignore', number | 'ignore'];
 }
 
-/** A launched detached process: its pid and a promise of its exit status (null on a signal), which does not keep the process alive. */
+/** A launched detached process: its pid and promises of its end, which do not keep this process alive. */
 export interface Launched {
   pid: number;
+  /** Exit status (null when killed by a signal). */
   exited: Promise<number | null>;
+  /** Exit status and the signal that killed it (as the child's 'exit' event gives them). */
+  ended: Promise<{ code: number | null; signal: string | null }>;
 }
 
 /** Runs commands and launches detached processes. */
 export interface Spawner {
   run: RunCommand;
-  /** Launches a detached process (own session, unreferenced); resolves once it is spawned, with its pid. */
+  /**
+   * Launches a detached process (own session, unreferenced); resolves once it is spawned, with its pid. Rejects
+   * when it cannot be spawned, with an Error whose `code` is the errno name (ENOENT, EACCES…).
+   */
   launch(file: string, args: string[], opts: DetachedOptions): Promise<Launched>;
   /** Stops the worker (commands in flight are left to finish on their own). */
   close(): Promise<void>;
@@ -100,9 +106,9 @@ parentPort.on('message', (m) => {
       parentPort.postMessage({ id: m.id, error: String(e && e.message || e) });
       return;
     }
-    child.once('error', (e) => parentPort.postMessage({ id: m.id, error: String(e && e.message || e) }));
+    child.once('error', (e) => parentPort.postMessage({ id: m.id, error: String(e && e.message || e), code: e && e.code }));
     child.once('spawn', () => parentPort.postMessage({ id: m.id, pid: child.pid }));
-    child.once('exit', (code) => parentPort.postMessage({ id: m.id, exit: code }));
+    child.once('exit', (code, signal) => parentPort.postMessage({ id: m.id, exit: code, signal }));
     child.unref();
     return;
   }
@@ -134,10 +140,10 @@ parentPort.on('message', (m) => {
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  onExit?: (code: number | null) => void;
+  onExit?: (code: number | null, signal: string | null) => void;
 }
 
-type Reply = { id: number; result?: RunResult; error?: string; code?: string; pid?: number; exit?: number | null };
+type Reply = { id: number; result?: RunResult; error?: string; code?: string; pid?: number; exit?: number | null; signal?: string | null };
 
 /** A spawner backed by one worker thread (started lazily, unreferenced while idle). */
 export function createSpawner(): Spawner {
@@ -165,7 +171,7 @@ export function createSpawner(): Spawner {
       if (!p) return;
       if (r.exit !== undefined) {
         pending.delete(r.id);
-        p.onExit?.(r.exit);
+        p.onExit?.(r.exit, r.signal ?? null);
         return;
       }
       if (r.error !== undefined) {
@@ -209,13 +215,14 @@ export function createSpawner(): Spawner {
     launch(file, args, opts) {
       const w = ensure();
       const id = nextId++;
-      let onExit!: (code: number | null) => void;
-      const exited = new Promise<number | null>((r) => (onExit = r));
+      let onExit!: (code: number | null, signal: string | null) => void;
+      const ended = new Promise<{ code: number | null; signal: string | null }>((r) => (onExit = (code, signal) => r({ code, signal })));
+      const exited = ended.then((e) => e.code);
       hold();
       return new Promise<number>((resolve, reject) => {
         pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onExit });
         w.postMessage({ op: 'launch', id, file, args, env: env(opts.env), cwd: opts.cwd, stdio: opts.stdio });
-      }).then((pid) => ({ pid, exited })).finally(release);
+      }).then((pid) => ({ pid, exited, ended })).finally(release);
     },
     async close() {
       const w = worker;
