@@ -2,21 +2,35 @@
  * Start-up benchmark: wall time of `skiff get pods` against `kubectl get pods` on the same local server, both
  * with a warm discovery cache, run alternately many times; prints the medians and their ratio (no assertion).
  *   node --import tsx bench/cli/get-pods.ts [runs]
- * The skiff measured is the client verbs bundled with code splitting (what bin/skiff runs once the lead's
- * bundle uses `splitting: true`); pass SKIFF_ENTRY=path/to/skiff.mjs to measure another build, and
- * SKIFF_BASELINE_ENTRY=path/to/other/skiff.mjs to time an earlier build in the same alternating runs (before/after
- * under the same load). The load average is printed with the table: on a busy machine the numbers are inflated.
+ * The skiff measured is the executable that bin/skiff runs, built by scripts/bundle.mjs into a temporary
+ * directory (dist/skiff.mjs and its per-verb bundles, with the V8 code cache warmed by the first run); pass
+ * SKIFF_ENTRY=path/to/skiff.mjs to measure another build, and SKIFF_BASELINE_ENTRY=path/to/other/skiff.mjs to time
+ * an earlier build in the same alternating runs (before/after under the same load). The environment is only PATH,
+ * HOME and KUBECONFIG (a NODE_EXTRA_CA_CERTS in the caller's environment costs every node process ~100 ms).
+ * The load average is printed with the table: on a busy machine the numbers are inflated.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startServer } from '../../test/integration/helpers/cluster.ts';
-import { buildCli } from '../../test/integration/cli-helpers.ts';
+// @ts-expect-error -- a plain ES module script without type declarations
+import { bundle } from '../../scripts/bundle.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+/** Builds the executable as `npm run build` does, into a temporary directory (dist/ may be in use). */
+async function buildExecutable(): Promise<{ entry: string; cleanup(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-build-'));
+  // The bundle resolves its external packages from the repository's node_modules.
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  await (bundle as (outdir: string) => Promise<void>)(join(dir, 'dist'));
+  return { entry: join(dir, 'dist', 'skiff.mjs'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 const runs = Number(process.argv[2] ?? 30);
 const server = await startServer();
-const cli = await buildCli();
+const cli = await buildExecutable();
 const home = mkdtempSync(join(tmpdir(), 'skiff-bench-cli-'));
 try {
   const env = { PATH: process.env.PATH ?? '', HOME: home, KUBECONFIG: server.kubeconfig };

@@ -106,7 +106,15 @@ export function processIO(): CliIO {
       throw e;
     });
   }
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // Opening stdin costs a stream (and a socket for a pipe) that most verbs never read: only on first use.
+    get stdin() {
+      return process.stdin;
+    },
+    env: process.env,
+  };
 }
 
 /** Per-invocation state shared by the verbs. */

@@ -9,6 +9,7 @@ import type { GlobalOptions } from '../cli/context.ts';
 import { globalFlagSpecs, globalsFromFlags, processIO } from '../cli/context.ts';
 import { parseFlags } from '../cli/flags.ts';
 import { runVerb } from '../cli/command.ts';
+import { directVerb, valueFlags } from './cli-direct.ts';
 
 /** Adds every client verb and kubectl's global flags to `program`; verbs set process.exitCode as kubectl's would be. */
 export function registerClientCommands(program: Command): void {
@@ -43,7 +44,7 @@ export function registerClientCommands(program: Command): void {
  * commands or options) goes through commander, loaded only then, for its messages.
  */
 export async function runCli(argv: string[]): Promise<number> {
-  const fast = directVerb(argv.slice(2));
+  const fast = directVerb(argv.slice(2), (name) => verbs.find((v) => v.name === name));
   if (fast) {
     const mod = await fast.verb.load();
     return runVerb(fast.verb.name, mod, fast.args, { globals: fast.globals, io: processIO() });
@@ -61,29 +62,6 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
-
-/** The verb to run without commander: the first argument that is not a global flag or its value, when it names a verb. */
-function directVerb(args: string[]): { verb: (typeof verbs)[number]; globals: GlobalOptions; args: string[] } | undefined {
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--' || a === '-h' || a === '--help') return undefined;
-    if (!a.startsWith('-') || a === '-') break;
-    if (!a.includes('=') && valueFlags.has(a)) i++;
-  }
-  const verb = i < args.length ? verbs.find((v) => v.name === args[i]) : undefined;
-  if (!verb) return undefined;
-  try {
-    const parsed = parseFlags(args.slice(0, i), globalFlagSpecs);
-    if (parsed.args.length > 0) return undefined;
-    return { verb, globals: globalsFromFlags(parsed.values, parsed.changed), args: args.slice(i + 1) };
-  } catch {
-    // An unknown or malformed flag before the verb: commander words that error.
-    return undefined;
-  }
-}
-
-const valueFlags = new Set(globalFlagSpecs.filter((f) => f.type !== 'bool').flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]));
 
 function userArgs(program: Command): string[] {
   // commander keeps the argv it parsed (node, script, …user args) on rawArgs; it is not in its typings.

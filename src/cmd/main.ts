@@ -2,12 +2,10 @@
  * The skiff executable: one binary, subcommands for the control plane, the agent and client verbs.
  * Errors reach the user as one line, never a stack trace.
  */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { setVerbosity } from '../base/log.ts';
-import { SKIFF_VERSION } from '../apiserver/version.ts';
-import { addSecurityServerOptions } from './server-options.ts';
+import { runBundledVerb } from './cli-bundle.ts';
 
 function defaultDataDir(): string {
   return process.env.SKIFF_DATA_DIR ?? join(homedir(), '.skiff');
@@ -36,6 +34,10 @@ export async function buildProgram(): Promise<Command> {
     import('./controller-manager.ts'), import('./cli.ts'), import('./scheduler.ts'),
   ]);
   const { registerProxyCommand } = await import('./proxy.ts');
+  // Loaded here, not at the top: a client verb never needs commander, logging set-up or the server's options.
+  const [{ Command }, { setVerbosity }, { SKIFF_VERSION }, { addSecurityServerOptions }] = await Promise.all([
+    import('commander'), import('../base/log.ts'), import('../apiserver/version.ts'), import('./server-options.ts'),
+  ]);
   const program = new Command('skiff')
     .description('Skiff: a lightweight Kubernetes-compatible cluster')
     .version(SKIFF_VERSION, '--skiff-version', 'print the skiff version')
@@ -84,12 +86,18 @@ export async function main(argv: string[]): Promise<void> {
   // Any control-plane word anywhere means the full program (which also has every client verb); a client verb
   // alone skips it. `skiff` with no arguments prints the full help.
   if (args.length > 0 && !args.some((a) => CONTROL_PLANE_COMMANDS.has(a))) {
-    // A client verb (get, apply, …): keep the control plane out of the import graph for a fast start.
+    // A client verb (get, apply, …): keep the control plane out of the import graph for a fast start. The built
+    // executable has a standalone bundle per verb next to it (scripts/bundle.mjs); from source there is none.
+    const code = await runBundledVerb(argv, new URL('./cli-verbs/', import.meta.url));
+    if (code !== undefined) {
+      process.exitCode = code;
+      return;
+    }
     const { runCli } = await import('./cli.ts');
     process.exitCode = await runCli(argv);
     return;
   }
-  const program = await buildProgram();
+  const [program, { CommanderError }] = await Promise.all([buildProgram(), import('commander')]);
   try {
     await program.parseAsync(argv);
   } catch (e) {
