@@ -130,3 +130,53 @@ test('resolv.conf follows dnsPolicy and dnsConfig', () => {
   assert.match(podResolvConf({ metadata: { namespace: 'x' }, spec: { containers: [], dnsConfig: { options: [{ name: 'ndots', value: '1' }] } } }, o), /options ndots:1\n$/);
   assert.deepEqual(upstreamsFromResolvConf(host, ['127.0.0.53']), ['192.0.2.1']);
 });
+
+test('answers are cached per question until the view changes; views without a version are never cached', async () => {
+  const ips = ['10.43.0.30'];
+  let version = 1;
+  const svc = (): Service => ({ metadata: { name: 'c', namespace: 'default' }, spec: { clusterIP: ips[0], ports: [{ port: 80 }] } });
+  let lookups = 0;
+  const counted = (withVersion: boolean): ClusterView => ({
+    service: (ns, name) => {
+      lookups++;
+      return ns === 'default' && name === 'c' ? svc() : undefined;
+    },
+    slices: () => [],
+    ...(withVersion ? { version: () => version } : {}),
+  });
+  const ask = async (port: number, id: number): Promise<dnsPacket.DecodedPacket> => {
+    const sock = dgram.createSocket('udp4');
+    try {
+      const got = new Promise<Buffer>((res) => sock.once('message', res));
+      sock.send(dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: 'c.default.svc.cluster.local', type: 'A' }] }), port, '127.0.0.1');
+      return dnsPacket.decode(await got);
+    } finally {
+      sock.close();
+    }
+  };
+  const cached = await startDnsServer(counted(true), { address: '127.0.0.1', port: 0, upstreams: [] });
+  try {
+    const a = await ask(cached.port, 1);
+    const b = await ask(cached.port, 2);
+    assert.equal(a.id, 1);
+    assert.equal(b.id, 2, 'a cached answer carries the id of its query');
+    assert.deepEqual(b.answers?.map((x) => dataOf(x)), ['10.43.0.30']);
+    assert.equal(lookups, 1, 'the second answer came from the cache');
+    ips[0] = '10.43.0.31';
+    assert.deepEqual((await ask(cached.port, 3)).answers?.map((x) => dataOf(x)), ['10.43.0.30'], 'same version: still cached');
+    version++;
+    assert.deepEqual((await ask(cached.port, 4)).answers?.map((x) => dataOf(x)), ['10.43.0.31'], 'a new version drops the cache');
+  } finally {
+    await cached.close();
+  }
+  lookups = 0;
+  const plain = await startDnsServer(counted(false), { address: '127.0.0.1', port: 0, upstreams: [] });
+  try {
+    await ask(plain.port, 5);
+    ips[0] = '10.43.0.32';
+    assert.deepEqual((await ask(plain.port, 6)).answers?.map((x) => dataOf(x)), ['10.43.0.32']);
+    assert.equal(lookups, 2);
+  } finally {
+    await plain.close();
+  }
+});

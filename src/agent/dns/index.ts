@@ -40,12 +40,19 @@ export async function startClusterDns(opts: ClusterDnsOptions): Promise<RunningD
     name: 'dns-endpointslices',
     indexers: { [byService]: (s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.labels?.['kubernetes.io/service-name'] ?? ''}`] },
   });
+  // Any change of a Service or an EndpointSlice drops the server's answer cache.
+  let version = 0;
+  const bump = (): void => {
+    version++;
+  };
+  for (const inf of [svcInformer, sliceInformer] as const) inf.addEventHandler({ onAdd: bump, onUpdate: bump, onDelete: bump });
   svcInformer.start(abort.signal);
   sliceInformer.start(abort.signal);
   await Promise.all([svcInformer.waitForSync(abort.signal), sliceInformer.waitForSync(abort.signal)]);
   const view: ClusterView = {
     service: (ns, name) => svcInformer.lister().get(ns, name),
     slices: (ns, name) => sliceInformer.lister().byIndex(byService, `${ns}/${name}`),
+    version: () => version,
   };
   let upstreams = opts.upstreams;
   if (!upstreams) {

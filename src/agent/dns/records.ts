@@ -16,6 +16,11 @@ export interface ClusterView {
   slices(namespace: string, service: string): EndpointSlice[];
   /** True if the namespace exists (NXDOMAIN vs NODATA is not distinguished by it; kept for `<ns>.svc` queries). */
   namespaceExists?(namespace: string): boolean;
+  /**
+   * A number that changes whenever anything the view answers from changes. When given, the server caches
+   * answers and drops the cache as soon as it changes; without it, every query is resolved afresh.
+   */
+  version?(): number;
 }
 
 /** The outcome of resolving one question in the cluster zone. */

@@ -27,6 +27,8 @@ export interface DnsServerOptions extends ZoneOptions {
   upstreams?: string[];
   /** Upstream timeout (default 2000 ms). */
   forwardTimeoutMs?: number;
+  /** Answers kept while the view's version is unchanged (default 10,000; 0 disables the cache). */
+  cacheSize?: number;
 }
 
 /** A running DNS server. */
@@ -61,29 +63,70 @@ export function formerr(raw: Buffer): Buffer | undefined {
 
 /** Answers one query packet (the whole DNS logic of the server, without sockets). */
 export async function answerQuery(raw: Buffer, view: ClusterView, opts: DnsServerOptions & { forward?: (raw: Buffer) => Promise<Buffer | undefined> } = {}): Promise<Buffer | undefined> {
+  return (await answerWithOrigin(raw, view, opts)).out;
+}
+
+/** The answer and whether it came from the cluster zone (only those may be cached). */
+async function answerWithOrigin(raw: Buffer, view: ClusterView, opts: DnsServerOptions & { forward?: (raw: Buffer) => Promise<Buffer | undefined> }): Promise<{ out: Buffer | undefined; zone: boolean }> {
   let q: DecodedPacket;
   try {
     q = dnsPacket.decode(raw);
   } catch {
-    return formerr(raw);
+    return { out: formerr(raw), zone: false };
   }
-  if (q.type !== 'query') return undefined; // never answer a response: it could loop between servers
+  if (q.type !== 'query') return { out: undefined, zone: false }; // never answer a response: it could loop between servers
   const question = q.questions?.[0];
-  if (!question || (q.questions?.length ?? 0) !== 1) return reply(q, 'FORMERR');
+  if (!question || (q.questions?.length ?? 0) !== 1) return { out: reply(q, 'FORMERR'), zone: false };
   const opcode = (raw[2]! >> 3) & 0xf;
-  if (opcode !== 0) return reply(q, 'NOTIMP');
+  if (opcode !== 0) return { out: reply(q, 'NOTIMP'), zone: false };
   const zone = opts.zone ?? 'cluster.local';
   if (inZone(question.name, zone)) {
     const r = resolveInZone(question.name, question.type, view, opts);
-    return reply(q, r.rcode, { answers: r.answers, authorities: r.authorities, additionals: r.additionals, authoritative: true });
+    return { out: reply(q, r.rcode, { answers: r.answers, authorities: r.authorities, additionals: r.additionals, authoritative: true }), zone: true };
   }
   if (question.type === 'PTR' && /\.in-addr\.arpa\.?$/i.test(question.name)) {
     // Reverse lookups of cluster addresses are not served; answer at once rather than leak them upstream.
-    if (!opts.forward) return reply(q, 'NXDOMAIN');
+    if (!opts.forward) return { out: reply(q, 'NXDOMAIN'), zone: false };
   }
-  if (!opts.forward) return reply(q, 'SERVFAIL');
+  if (!opts.forward) return { out: reply(q, 'SERVFAIL'), zone: false };
   const up = await opts.forward(raw).catch(() => undefined);
-  return up ?? reply(q, 'SERVFAIL');
+  return { out: up ?? reply(q, 'SERVFAIL'), zone: false };
+}
+
+/**
+ * Answers of the cluster zone keyed by the query without its id (flags, question, EDNS: everything that shapes
+ * the answer), as CoreDNS's cache plugin keeps them. Only answers of the cluster zone are kept (never forwarded
+ * ones, whose TTLs are the upstream's), and the whole cache is dropped as soon as the view's version changes, so an
+ * answer is never staler than the informer cache. A hit costs a map lookup and a copy instead of a decode,
+ * a resolution and an encode.
+ */
+function answerCache(view: ClusterView, size: number): { get(raw: Buffer): Buffer | number | undefined; put(raw: Buffer, out: Buffer, version: number): void } {
+  const entries = new Map<string, Buffer>();
+  let version: number | undefined;
+  return {
+    /** The cached answer, else the view's version to hand to put (undefined: do not cache). */
+    get(raw) {
+      const v = size > 0 && raw.length >= 12 ? view.version?.() : undefined;
+      if (v === undefined) return undefined;
+      if (v !== version) {
+        entries.clear();
+        version = v;
+      }
+      const hit = entries.get(raw.toString('latin1', 2));
+      if (!hit) return v;
+      const out = Buffer.allocUnsafe(hit.length);
+      hit.copy(out);
+      out[0] = raw[0]!;
+      out[1] = raw[1]!;
+      return out;
+    },
+    put(raw, out, v) {
+      // An answer computed before a change is not kept under the new version.
+      if (v !== version || view.version?.() !== v || out.length < 12) return;
+      if (entries.size >= size) entries.clear();
+      entries.set(raw.toString('latin1', 2), Buffer.from(out));
+    },
+  };
 }
 
 function upstreamForwarder(upstreams: string[], timeoutMs: number): ((raw: Buffer) => Promise<Buffer | undefined>) | undefined {
@@ -116,7 +159,15 @@ export async function startDnsServer(view: ClusterView, opts: DnsServerOptions =
   const address = opts.address ?? '127.0.0.1';
   const forward = upstreamForwarder(opts.upstreams ?? [], opts.forwardTimeoutMs ?? 2000);
   const answerOpts = { ...opts, ...(forward ? { forward } : {}) };
-  const answer = (raw: Buffer): Promise<Buffer | undefined> => answerQuery(raw, view, answerOpts);
+  const cache = answerCache(view, opts.cacheSize ?? 10_000);
+  const answer = (raw: Buffer): Promise<Buffer | undefined> => {
+    const hit = cache.get(raw);
+    if (typeof hit === 'object') return Promise.resolve(hit);
+    return answerWithOrigin(raw, view, answerOpts).then(({ out, zone }) => {
+      if (out && zone && hit !== undefined) cache.put(raw, out, hit);
+      return out;
+    });
+  };
   // With port 0 the UDP socket picks a free port that TCP may not have free: try again with another (bounded).
   for (let attempt = 0; ; attempt++) {
     try {

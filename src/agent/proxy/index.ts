@@ -11,4 +11,6 @@ export type { NftChain, NftNames, NftRuleset, NftRulesOptions, NftSet } from './
 export { chainsWithPrefix, hostIptables, IptablesError } from './iptables.ts';
 export type { Iptables } from './iptables.ts';
 export { hostNft, nftAvailable, NftError } from './nft.ts';
+export { createNftSyncer } from './nft-sync.ts';
+export type { NftSyncer, NftSyncStats } from './nft-sync.ts';
 export type { Nft } from './nft.ts';

@@ -25,14 +25,15 @@ const web = svc('web', { type: 'NodePort', clusterIP: '10.43.0.20', ports: [{ na
 
 test('a plain service is map elements only: a shared lb chain picks one of n endpoints', () => {
   const r = buildNftRules([web], [slice('web', [{ ip: '10.42.0.7' }, { ip: '10.42.0.5' }, { ip: '10.42.0.6' }])], opts);
-  assert.equal(r.sets.get('service-ips')!.elements.get('10.43.0.20 . tcp . 80'), 'goto lb-3');
-  const eps = r.sets.get('service-endpoints')!.elements;
-  assert.deepEqual([0, 1, 2].map((i) => eps.get(`10.43.0.20 . tcp . 80 . ${i}`)), ['10.42.0.5 . 8080', '10.42.0.6 . 8080', '10.42.0.7 . 8080']);
-  assert.deepEqual(r.chains.get('lb-3')!.rules, ['dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @service-endpoints']);
+  assert.equal(r.sets.get('service-ips')!.elements.get('10.43.0.20 . tcp . 80'), 'goto lb-tcp-3');
+  const eps = r.sets.get('service-endpoints-tcp')!.elements;
+  assert.deepEqual([0, 1, 2].map((i) => eps.get(`10.43.0.20 . 80 . ${i}`)), ['10.42.0.5 . 8080', '10.42.0.6 . 8080', '10.42.0.7 . 8080']);
+  assert.deepEqual(r.chains.get('lb-tcp-3')!.rules, ['meta l4proto tcp dnat ip to ip daddr . tcp dport . numgen random mod 3 map @service-endpoints-tcp']);
+  assert.equal(r.sets.get('service-endpoints-udp')!.elements.size, 0, 'UDP endpoints live in their own map');
   // NodePort (Cluster policy): masquerade, then the same balancing keyed by the node address.
-  assert.equal(r.sets.get('service-nodeports')!.elements.get('tcp . 30080'), 'goto ext-3');
-  assert.equal(eps.get('192.0.2.10 . tcp . 30080 . 2'), '10.42.0.7 . 8080');
-  assert.deepEqual(r.chains.get('ext-3')!.rules, ['jump mark-for-masquerade', 'goto lb-3']);
+  assert.equal(r.sets.get('service-nodeports')!.elements.get('tcp . 30080'), 'goto ext-tcp-3');
+  assert.equal(eps.get('192.0.2.10 . 30080 . 2'), '10.42.0.7 . 8080');
+  assert.deepEqual(r.chains.get('ext-tcp-3')!.rules, ['jump mark-for-masquerade', 'goto lb-tcp-3']);
   assert.ok(r.sets.get('hairpin')!.elements.has('10.42.0.6 . 10.42.0.6'));
   assert.ok(![...r.chains.keys()].some((c) => c.startsWith('svc-') || c.startsWith('ep-')), 'no per-service chain');
   assert.equal(r.servicePorts, 1);
@@ -80,10 +81,10 @@ test('a partial sync touches only what changed and deletes what is gone', () => 
   assert.equal(same, 'add table ip skiff\n', 'nothing changed: an empty transaction');
   const r2 = buildNftRules([web], [slice('web', [{ ip: '10.42.0.5' }])], opts);
   const text = renderNft(r2, { previous: r1 });
-  assert.ok(text.includes('delete element ip skiff service-endpoints { 10.43.0.20 . tcp . 80 . 1, 192.0.2.10 . tcp . 30080 . 1 }'));
-  assert.ok(text.includes('add element ip skiff service-ips { 10.43.0.20 . tcp . 80 : goto lb-1 }'));
-  assert.ok(text.includes('add rule ip skiff lb-1 dnat'));
-  assert.ok(text.indexOf('delete chain ip skiff lb-2') > text.indexOf('add element ip skiff service-ips'), 'lb-2 is deleted after nothing points at it');
+  assert.ok(text.includes('delete element ip skiff service-endpoints-tcp { 10.43.0.20 . 80 . 1, 192.0.2.10 . 30080 . 1 }'));
+  assert.ok(text.includes('add element ip skiff service-ips { 10.43.0.20 . tcp . 80 : goto lb-tcp-1 }'));
+  assert.ok(text.includes('add rule ip skiff lb-tcp-1 meta l4proto tcp dnat'));
+  assert.ok(text.indexOf('delete chain ip skiff lb-tcp-2') > text.indexOf('add element ip skiff service-ips'), 'lb-tcp-2 is deleted after nothing points at it');
   assert.ok(!text.includes('flush chain ip skiff services'), 'unchanged chains are left alone');
 });
 
@@ -112,7 +113,10 @@ test('nft accepts the full and partial batches, and the table is read back', asy
   const o = { ...opts, table, localDns: { ip: '10.43.0.10', port: 40053 } };
   const aff = svc('a', { clusterIP: '10.43.0.21', sessionAffinity: 'ClientIP', ports: [{ name: 'http', port: 80 }] });
   try {
-    const r1 = buildNftRules([web, aff], [slice('web', [{ ip: '10.42.0.5' }, { ip: '10.42.0.6' }]), slice('a', [{ ip: '10.42.0.7' }])], o);
+    const udp = svc('u', { clusterIP: '10.43.0.23', ports: [{ name: 'http', port: 53, protocol: 'UDP' }] });
+    const r1 = buildNftRules([web, aff, udp], [slice('web', [{ ip: '10.42.0.5' }, { ip: '10.42.0.6' }]), slice('a', [{ ip: '10.42.0.7' }]), slice('u', [{ ip: '10.42.0.8' }, { ip: '10.42.0.9' }], 'UDP')], o);
+    assert.equal(r1.sets.get('service-endpoints-udp')!.elements.get('10.43.0.23 . 53 . 1'), '10.42.0.9 . 8080');
+    assert.equal(r1.sets.get('service-ips')!.elements.get('10.43.0.23 . udp . 53'), 'goto lb-udp-2');
     await nft.apply(renderNft(r1, { existing: { chains: new Set(), sets: new Map() } }));
     const r2 = buildNftRules([web], [slice('web', [{ ip: '10.42.0.5' }])], o);
     await nft.apply(renderNft(r2, { previous: r1 }));
@@ -127,4 +131,34 @@ test('nft accepts the full and partial batches, and the table is read back', asy
     assert.equal(await nft.deleteTable(table), true);
   }
   assert.equal(await nft.names(table), undefined);
+});
+
+test('only this node\'s endpoints (or those without a node) are hairpin candidates', () => {
+  const r = buildNftRules([web], [slice('web', [{ ip: '10.42.0.5', node: 'n1' }, { ip: '10.42.1.5', node: 'n2' }, { ip: '10.42.2.5' }])], opts);
+  assert.deepEqual([...r.sets.get('hairpin')!.elements.keys()].sort(), ['10.42.0.5 . 10.42.0.5', '10.42.2.5 . 10.42.2.5']);
+  assert.equal(r.sets.get('service-endpoints-tcp')!.elements.get('10.43.0.20 . 80 . 1'), '10.42.1.5 . 8080', 'remote endpoints are still balanced to');
+});
+
+test('per-service results are reused only while the Service, its slices and the node options are the same objects', () => {
+  const svcs = [web, svc('api', { clusterIP: '10.43.0.22', ports: [{ name: 'http', port: 80 }] })];
+  const slices = [slice('web', [{ ip: '10.42.0.5', node: 'n1' }, { ip: '10.42.1.5', node: 'n2' }]), slice('api', [{ ip: '10.42.0.9' }])];
+  const flat = (r: ReturnType<typeof buildNftRules>): unknown => [[...r.chains].map(([n, c]) => [n, c.rules]), [...r.sets].map(([n, s]) => [n, [...s.elements]]), r.servicePorts];
+  const first = buildNftRules(svcs, slices, opts);
+  assert.deepEqual(flat(buildNftRules(svcs, slices, opts)), flat(first), 'same objects: same table');
+  assert.deepEqual(flat(buildNftRules(structuredClone(svcs), structuredClone(slices), opts)), flat(first), 'fresh copies: same table');
+  // A new slice object for web (one endpoint gone) changes web's elements; api's stay.
+  const changed = [slice('web', [{ ip: '10.42.0.5', node: 'n1' }]), slices[1]!];
+  const r2 = buildNftRules(svcs, changed, opts);
+  assert.equal(r2.sets.get('service-ips')!.elements.get('10.43.0.20 . tcp . 80'), 'goto lb-tcp-1');
+  assert.equal(r2.sets.get('service-endpoints-tcp')!.elements.get('10.43.0.20 . 80 . 1'), undefined);
+  assert.equal(r2.sets.get('service-endpoints-tcp')!.elements.get('10.43.0.22 . 80 . 0'), '10.42.0.9 . 8080');
+  // Other node options: the same objects give that node's view (n2's endpoint hairpins there, n1's does not).
+  const onN2 = buildNftRules(svcs, slices, { ...opts, nodeName: 'n2', nodeIPs: ['192.0.2.11'] });
+  assert.ok(onN2.sets.get('hairpin')!.elements.has('10.42.1.5 . 10.42.1.5') && !onN2.sets.get('hairpin')!.elements.has('10.42.0.5 . 10.42.0.5'));
+  assert.equal(onN2.sets.get('service-endpoints-tcp')!.elements.get('192.0.2.11 . 30080 . 0'), '10.42.0.5 . 8080');
+});
+
+test('names are read from one table of a family-wide listing', () => {
+  const listing = 'table ip filter {\n\tchain OUTPUT {\n\t}\n}\ntable ip skiff {\n\tchain services {\n\t}\n\tmap service-ips {\n\t}\n}\ntable ip other {\n\tchain lb-2 {\n\t}\n}\n';
+  assert.deepEqual(parseNftNames(listing, { table: 'skiff' }), { chains: new Set(['services']), sets: new Map([['service-ips', 'map']]) });
 });

@@ -1,8 +1,8 @@
 /**
  * Pure translation of Services + EndpointSlices into one nftables table, in the shape of kube-proxy's nftables
  * mode but with the common case kept out of the chain graph: a service port without ClientIP affinity or Local
- * traffic policies is one element of the `service-ips` verdict map (to a shared `lb-<n>` chain) plus n elements
- * of the `service-endpoints` map, which `lb-<n>` reads with `numgen random mod n`. So a full sync of thousands
+ * traffic policies is one element of the `service-ips` verdict map (to a shared `lb-<proto>-<n>` chain) plus n
+ * elements of the `service-endpoints-<proto>` map, which `lb-<proto>-<n>` reads with `numgen random mod n`. So a full sync of thousands
  * of services is a few dozen chains and large element lists, which the kernel loads in one cheap transaction.
  * Service ports with affinity or Local policies get kube-proxy's per-service and per-endpoint chains.
  */
@@ -44,6 +44,7 @@ export interface NftRulesOptions extends ProxyRulesOptions {
 }
 
 const proto4 = (p: string): string => p.toLowerCase();
+const protocols = ['tcp', 'udp', 'sctp'] as const;
 
 /** Builds the proxy's nftables table for the given services and slices (deterministic). */
 export function buildNftRules(services: Service[], slices: EndpointSlice[], opts: NftRulesOptions): NftRuleset {
@@ -60,15 +61,15 @@ export function buildNftRules(services: Service[], slices: EndpointSlice[], opts
     sets.set(name, { kind, spec, elements, ...(dynamic ? { dynamic } : {}) });
     return elements;
   };
-  const serviceIPs = set('service-ips', 'map', 'type ipv4_addr . inet_proto . inet_service : verdict ;');
-  const serviceNodePorts = set('service-nodeports', 'map', 'type inet_proto . inet_service : verdict ;');
-  // typeof (not type) because the key ends in numgen's integer; `tcp dport` stands for any transport port here
-  // (nft 1.0 cannot read back a typeof with `th dport` when a later batch adds a rule using the map).
-  const serviceEndpoints = set('service-endpoints', 'map', 'typeof ip daddr . meta l4proto . tcp dport . numgen random mod 1 : ip daddr . tcp dport ;');
-  const noEndpointServices = set('no-endpoint-services', 'map', 'type ipv4_addr . inet_proto . inet_service : verdict ;');
-  const noEndpointNodePorts = set('no-endpoint-nodeports', 'map', 'type inet_proto . inet_service : verdict ;');
+  set('service-ips', 'map', 'type ipv4_addr . inet_proto . inet_service : verdict ;');
+  set('service-nodeports', 'map', 'type inet_proto . inet_service : verdict ;');
+  // One endpoint map per protocol: the protocol is then not part of every element (nft's cost grows with each
+  // component of each element). typeof (not type) because the key ends in numgen's integer.
+  for (const p of protocols) set(`service-endpoints-${p}`, 'map', `typeof ip daddr . ${p} dport . numgen random mod 1 : ip daddr . ${p} dport ;`);
+  set('no-endpoint-services', 'map', 'type ipv4_addr . inet_proto . inet_service : verdict ;');
+  set('no-endpoint-nodeports', 'map', 'type inet_proto . inet_service : verdict ;');
   const nodePortIPs = set('nodeport-ips', 'set', 'type ipv4_addr ;');
-  const hairpin = set('hairpin', 'set', 'type ipv4_addr . ipv4_addr ;');
+  set('hairpin', 'set', 'type ipv4_addr . ipv4_addr ;');
   for (const ip of opts.nodeIPs) nodePortIPs.set(ip, '');
 
   chain('nat-prerouting', ['jump services'], 'type nat hook prerouting priority -100 ; policy accept ;');
@@ -102,8 +103,9 @@ export function buildNftRules(services: Service[], slices: EndpointSlice[], opts
   }
   svcRules.push('ip daddr . meta l4proto . th dport vmap @service-ips', 'ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports');
 
-  const lbChains = new Set<number>();
-  const extChains = new Set<number>();
+  // `<proto>-<n>`: the shared chains for n endpoints of one protocol.
+  const lbChains = new Set<string>();
+  const extChains = new Set<string>();
   let servicePorts = 0;
   const slicesBySvc = new Map<string, EndpointSlice[]>();
   for (const s of slices) {
@@ -114,116 +116,180 @@ export function buildNftRules(services: Service[], slices: EndpointSlice[], opts
     if (!list) slicesBySvc.set(key, (list = []));
     list.push(s);
   }
+  // Everything the fragments read from the options (the table, mark bit and DNS redirect are not in them).
+  const optsKey = `${opts.nodeName}\0${opts.nodeIPs.join(',')}\0${opts.clusterCIDR ?? ''}`;
   for (const svc of services) {
-    const spec = svc.spec;
-    if (!spec || spec.type === 'ExternalName') continue;
-    const clusterIP = spec.clusterIP;
-    if (!clusterIP || !/^\d{1,3}(\.\d{1,3}){3}$/.test(clusterIP)) continue;
     const key = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
-    const svcSlices = slicesBySvc.get(key) ?? [];
-    const affinity = spec.sessionAffinity === 'ClientIP';
-    const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800;
-    const internalLocal = spec.internalTrafficPolicy === 'Local';
-    const extLocal = spec.externalTrafficPolicy === 'Local';
-    for (const port of spec.ports ?? []) {
-      const proto = proto4(port.protocol ?? 'TCP');
-      if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') continue;
-      servicePorts++;
-      const id = `${key}:${port.name ?? ''}/${proto}`;
-      const eps = endpointsForPort(svcSlices, port);
-      const localEps = eps.filter((e) => e.nodeName === opts.nodeName);
-      const clusterEps = internalLocal ? localEps : eps;
-      const portalKey = `${clusterIP} . ${proto} . ${port.port}`;
-      const nodePort = (spec.type === 'NodePort' || spec.type === 'LoadBalancer') && typeof port.nodePort === 'number' && port.nodePort > 0 ? port.nodePort : undefined;
-      const npKey = nodePort !== undefined ? `${proto} . ${nodePort}` : undefined;
-      const extTargets = extLocal ? localEps : eps;
-
-      if (!affinity && !internalLocal && !extLocal) {
-        // The common case: elements only.
-        const n = eps.length;
-        if (n === 0) {
-          noEndpointServices.set(portalKey, 'goto reject-chain');
-          if (npKey) noEndpointNodePorts.set(npKey, 'goto reject-chain');
-          continue;
-        }
-        lbChains.add(n);
-        serviceIPs.set(portalKey, `goto lb-${n}`);
-        eps.forEach((e, i) => {
-          serviceEndpoints.set(`${portalKey} . ${i}`, `${e.ip} . ${e.port}`);
-          hairpin.set(`${e.ip} . ${e.ip}`, '');
-        });
-        if (npKey && nodePort !== undefined) {
-          extChains.add(n);
-          serviceNodePorts.set(npKey, `goto ext-${n}`);
-          for (const ip of opts.nodeIPs) eps.forEach((e, i) => serviceEndpoints.set(`${ip} . ${proto} . ${nodePort} . ${i}`, `${e.ip} . ${e.port}`));
-        }
-        continue;
-      }
-
-      // Affinity or Local policies: kube-proxy's chains for this service port.
-      const svcChain = chainName('', 'svc', id);
-      const epChains = new Map<ProxyEndpoint, string>();
-      const used = new Set<ProxyEndpoint>();
-      const affSets = new Map<ProxyEndpoint, string>();
-      for (const e of eps) {
-        epChains.set(e, chainName('', 'ep', `${id}/${e.ip}:${e.port}`));
-        // The timeout is part of the name: a set's declaration never changes, so it is never re-created in place.
-        if (affinity) affSets.set(e, chainName('', 'aff', `${id}/${e.ip}:${e.port}/${timeout}`));
-      }
-      const balance = (targets: ProxyEndpoint[]): string[] => {
-        const out: string[] = [];
-        for (const e of targets) used.add(e);
-        if (affinity) for (const e of targets) out.push(`ip saddr @${affSets.get(e)!} goto ${epChains.get(e)!}`);
-        out.push(`numgen random mod ${targets.length} vmap { ${targets.map((e, i) => `${i} : goto ${epChains.get(e)!}`).join(', ')} }`);
-        return out;
-      };
-      if (clusterEps.length === 0) noEndpointServices.set(portalKey, 'goto reject-chain');
-      else {
-        chain(svcChain, balance(clusterEps));
-        serviceIPs.set(portalKey, `goto ${svcChain}`);
-      }
-      if (npKey) {
-        const extChain = chainName('', 'ext', id);
-        const rules: string[] = [];
-        if (extLocal) {
-          // Pods reaching a Local NodePort are treated as cluster traffic (kube-proxy's short-circuit).
-          if (opts.clusterCIDR && clusterEps.length > 0) rules.push(`ip saddr ${opts.clusterCIDR} goto ${svcChain}`);
-          if (localEps.length === 0) rules.push('drop');
-          else rules.push(...balance(localEps));
-        } else {
-          rules.push('jump mark-for-masquerade');
-          if (clusterEps.length > 0 && !internalLocal) rules.push(`goto ${svcChain}`);
-          else if (extTargets.length > 0) rules.push(...balance(extTargets));
-        }
-        if (extTargets.length === 0 && !(extLocal && opts.clusterCIDR && clusterEps.length > 0)) noEndpointNodePorts.set(npKey, 'goto reject-chain');
-        else {
-          chain(extChain, rules);
-          serviceNodePorts.set(npKey, `goto ${extChain}`);
-        }
-      }
-      for (const e of used) {
-        const ep = epChains.get(e)!;
-        const rules = [`ip saddr ${e.ip} jump mark-for-masquerade`];
-        const aff = affSets.get(e);
-        if (aff) {
-          set(aff, 'set', `type ipv4_addr ; flags dynamic,timeout ; timeout ${timeout}s ;`, true);
-          rules.push(`update @${aff} { ip saddr }`);
-        }
-        rules.push(`meta l4proto ${proto} dnat ip to ${e.ip}:${e.port}`);
-        chain(ep, rules);
-      }
-    }
+    const frag = serviceFragment(svc, key, slicesBySvc.get(key) ?? [], opts, optsKey);
+    if (!frag) continue;
+    servicePorts += frag.servicePorts;
+    const els = frag.elements;
+    for (let i = 0; i < els.length; i += 3) sets.get(els[i]!)!.elements.set(els[i + 1]!, els[i + 2]!);
+    for (const [name, c] of frag.chains) chains.set(name, c);
+    for (const [name, spec] of frag.dynamicSets) set(name, 'set', spec, true);
+    for (const n of frag.lb) lbChains.add(n);
+    for (const n of frag.ext) extChains.add(n);
   }
-  for (const n of [...lbChains].sort((a, b) => a - b)) chain(`lb-${n}`, [`dnat ip to ip daddr . meta l4proto . th dport . numgen random mod ${n} map @service-endpoints`]);
-  for (const n of [...extChains].sort((a, b) => a - b)) chain(`ext-${n}`, ['jump mark-for-masquerade', `goto lb-${n}`]);
+  for (const pn of sortLb(lbChains)) {
+    const [p, n] = pn.split('-');
+    chain(`lb-${pn}`, [`meta l4proto ${p} dnat ip to ip daddr . ${p} dport . numgen random mod ${n} map @service-endpoints-${p}`]);
+  }
+  for (const pn of sortLb(extChains)) chain(`ext-${pn}`, ['jump mark-for-masquerade', `goto lb-${pn}`]);
   return { table, chains, sets, servicePorts };
 }
 
-/** Names of the chains and sets/maps of a table, from `nft -t list table` output. */
-export function parseNftNames(listing: string): NftNames {
+function sortLb(names: Set<string>): string[] {
+  const key = (pn: string): [string, number] => {
+    const [p, n] = pn.split('-');
+    return [p!, Number(n)];
+  };
+  return [...names].sort((a, b) => {
+    const [pa, na] = key(a);
+    const [pb, nb] = key(b);
+    return pa < pb ? -1 : pa > pb ? 1 : na - nb;
+  });
+}
+
+/** What one Service contributes to the table; kept per Service object (informer objects are replaced, never changed). */
+interface ServiceFragment {
+  servicePorts: number;
+  /** set name, key, value, … */
+  elements: string[];
+  chains: [string, NftChain][];
+  dynamicSets: [string, string][];
+  /** `<proto>-<n>` of the shared lb and ext chains used. */
+  lb: string[];
+  ext: string[];
+}
+
+const fragments = new WeakMap<Service, { slices: EndpointSlice[]; optsKey: string; frag: ServiceFragment | undefined }>();
+
+/** The Service's fragment, recomputed only when the Service, its slices or the node's options changed. */
+function serviceFragment(svc: Service, key: string, svcSlices: EndpointSlice[], opts: NftRulesOptions, optsKey: string): ServiceFragment | undefined {
+  const hit = fragments.get(svc);
+  if (hit && hit.optsKey === optsKey && hit.slices.length === svcSlices.length && hit.slices.every((s, i) => s === svcSlices[i])) return hit.frag;
+  const frag = computeFragment(svc, key, svcSlices, opts);
+  fragments.set(svc, { slices: svcSlices, optsKey, frag });
+  return frag;
+}
+
+function computeFragment(svc: Service, key: string, svcSlices: EndpointSlice[], opts: NftRulesOptions): ServiceFragment | undefined {
+  const frag: ServiceFragment = { servicePorts: 0, elements: [], chains: [], dynamicSets: [], lb: [], ext: [] };
+  const el = (set: string, k: string, v: string): void => {
+    frag.elements.push(set, k, v);
+  };
+  const spec = svc.spec;
+  if (!spec || spec.type === 'ExternalName') return undefined;
+  const clusterIP = spec.clusterIP;
+  if (!clusterIP || !/^\d{1,3}(\.\d{1,3}){3}$/.test(clusterIP)) return undefined;
+  const affinity = spec.sessionAffinity === 'ClientIP';
+  const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800;
+  const internalLocal = spec.internalTrafficPolicy === 'Local';
+  const extLocal = spec.externalTrafficPolicy === 'Local';
+  for (const port of spec.ports ?? []) {
+    const proto = proto4(port.protocol ?? 'TCP');
+    if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') continue;
+    frag.servicePorts++;
+    const id = `${key}:${port.name ?? ''}/${proto}`;
+    const eps = endpointsForPort(svcSlices, port);
+    const localEps = eps.filter((e) => e.nodeName === opts.nodeName);
+    const clusterEps = internalLocal ? localEps : eps;
+    const portalKey = `${clusterIP} . ${proto} . ${port.port}`;
+    const nodePort = (spec.type === 'NodePort' || spec.type === 'LoadBalancer') && typeof port.nodePort === 'number' && port.nodePort > 0 ? port.nodePort : undefined;
+    const npKey = nodePort !== undefined ? `${proto} . ${nodePort}` : undefined;
+    const extTargets = extLocal ? localEps : eps;
+
+    if (!affinity && !internalLocal && !extLocal) {
+      // The common case: elements only.
+      const n = eps.length;
+      if (n === 0) {
+        el('no-endpoint-services', portalKey, 'goto reject-chain');
+        if (npKey) el('no-endpoint-nodeports', npKey, 'goto reject-chain');
+        continue;
+      }
+      frag.lb.push(`${proto}-${n}`);
+      el('service-ips', portalKey, `goto lb-${proto}-${n}`);
+      eps.forEach((e, i) => {
+        el(`service-endpoints-${proto}`, `${clusterIP} . ${port.port} . ${i}`, `${e.ip} . ${e.port}`);
+        // Only a pod of this node can reach itself through this node's rules: other endpoints never hairpin here.
+        if (e.nodeName === undefined || e.nodeName === opts.nodeName) el('hairpin', `${e.ip} . ${e.ip}`, '');
+      });
+      if (npKey && nodePort !== undefined) {
+        frag.ext.push(`${proto}-${n}`);
+        el('service-nodeports', npKey, `goto ext-${proto}-${n}`);
+        for (const ip of opts.nodeIPs) eps.forEach((e, i) => el(`service-endpoints-${proto}`, `${ip} . ${nodePort} . ${i}`, `${e.ip} . ${e.port}`));
+      }
+      continue;
+    }
+
+    // Affinity or Local policies: kube-proxy's chains for this service port.
+    const svcChain = chainName('', 'svc', id);
+    const epChains = new Map<ProxyEndpoint, string>();
+    const used = new Set<ProxyEndpoint>();
+    const affSets = new Map<ProxyEndpoint, string>();
+    for (const e of eps) {
+      epChains.set(e, chainName('', 'ep', `${id}/${e.ip}:${e.port}`));
+      // The timeout is part of the name: a set's declaration never changes, so it is never re-created in place.
+      if (affinity) affSets.set(e, chainName('', 'aff', `${id}/${e.ip}:${e.port}/${timeout}`));
+    }
+    const balance = (targets: ProxyEndpoint[]): string[] => {
+      const out: string[] = [];
+      for (const e of targets) used.add(e);
+      if (affinity) for (const e of targets) out.push(`ip saddr @${affSets.get(e)!} goto ${epChains.get(e)!}`);
+      out.push(`numgen random mod ${targets.length} vmap { ${targets.map((e, i) => `${i} : goto ${epChains.get(e)!}`).join(', ')} }`);
+      return out;
+    };
+    if (clusterEps.length === 0) el('no-endpoint-services', portalKey, 'goto reject-chain');
+    else {
+      frag.chains.push([svcChain, { rules: balance(clusterEps) }]);
+      el('service-ips', portalKey, `goto ${svcChain}`);
+    }
+    if (npKey) {
+      const extChain = chainName('', 'ext', id);
+      const rules: string[] = [];
+      if (extLocal) {
+        // Pods reaching a Local NodePort are treated as cluster traffic (kube-proxy's short-circuit).
+        if (opts.clusterCIDR && clusterEps.length > 0) rules.push(`ip saddr ${opts.clusterCIDR} goto ${svcChain}`);
+        if (localEps.length === 0) rules.push('drop');
+        else rules.push(...balance(localEps));
+      } else {
+        rules.push('jump mark-for-masquerade');
+        if (clusterEps.length > 0 && !internalLocal) rules.push(`goto ${svcChain}`);
+        else if (extTargets.length > 0) rules.push(...balance(extTargets));
+      }
+      if (extTargets.length === 0 && !(extLocal && opts.clusterCIDR && clusterEps.length > 0)) el('no-endpoint-nodeports', npKey, 'goto reject-chain');
+      else {
+        frag.chains.push([extChain, { rules }]);
+        el('service-nodeports', npKey, `goto ${extChain}`);
+      }
+    }
+    for (const e of used) {
+      const ep = epChains.get(e)!;
+      const rules = [`ip saddr ${e.ip} jump mark-for-masquerade`];
+      const aff = affSets.get(e);
+      if (aff) {
+        frag.dynamicSets.push([aff, `type ipv4_addr ; flags dynamic,timeout ; timeout ${timeout}s ;`]);
+        rules.push(`update @${aff} { ip saddr }`);
+      }
+      rules.push(`meta l4proto ${proto} dnat ip to ${e.ip}:${e.port}`);
+      frag.chains.push([ep, { rules }]);
+    }
+  }
+  return frag;
+}
+
+/** Names of the chains and sets/maps in nft list output; with `table`, only those of `table ip <table>`. */
+export function parseNftNames(listing: string, opts: { table?: string } = {}): NftNames {
   const chains = new Set<string>();
   const sets = new Map<string, 'set' | 'map'>();
+  let inTable = opts.table === undefined;
   for (const line of listing.split('\n')) {
+    const t = /^table\s+(\S+)\s+(\S+)\s*\{/.exec(line);
+    if (t) {
+      inTable = opts.table === undefined || (t[1] === 'ip' && t[2] === opts.table);
+      continue;
+    }
+    if (!inTable) continue;
     const m = /^\s*(chain|set|map)\s+(\S+)\s*\{/.exec(line);
     if (!m) continue;
     if (m[1] === 'chain') chains.add(m[2]!);

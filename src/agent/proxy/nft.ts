@@ -48,10 +48,18 @@ export function hostNft(opts: { binary?: string } = {}): Nft {
       if (r.code !== 0) throw new NftError(`nft failed: ${r.stderr.trim().split('\n').slice(0, 6).join('\n') || `exit ${r.code}`}`, r.code);
     },
     async names(table) {
-      // -t (terse) leaves the elements out: listing ten thousand of them only to read names would be slow.
-      const r = await exec(bin, ['-t', 'list', 'table', 'ip', table]);
-      if (r.code !== 0) return undefined;
-      return parseNftNames(r.stdout);
+      // `list table` (even terse) makes nft fetch every set element, which costs as much as loading them (~0.4 s
+      // at 20,000 elements); listing chains, then sets and maps tersely, per family, skips the elements.
+      const [chains, sets, maps] = await Promise.all([
+        exec(bin, ['list', 'chains', 'ip']),
+        exec(bin, ['-t', 'list', 'sets', 'ip']),
+        exec(bin, ['-t', 'list', 'maps', 'ip']),
+      ]);
+      if (chains.code !== 0 || sets.code !== 0 || maps.code !== 0) return undefined;
+      if (!chains.stdout.split('\n').includes(`table ip ${table} {`)) return undefined;
+      const names = parseNftNames(chains.stdout, { table });
+      for (const [n, kind] of parseNftNames(`${sets.stdout}\n${maps.stdout}`, { table }).sets) names.sets.set(n, kind);
+      return names;
     },
     async deleteTable(table) {
       const r = await exec(bin, ['delete', 'table', 'ip', table]);

@@ -15,8 +15,8 @@ import { chainsWithPrefix, hostIptables } from './iptables.ts';
 import type { Iptables } from './iptables.ts';
 import { hostNft, nftAvailable } from './nft.ts';
 import type { Nft } from './nft.ts';
-import { buildNftRules, defaultNftTable, renderNft } from './nft-rules.ts';
-import type { NftRuleset } from './nft-rules.ts';
+import { defaultNftTable } from './nft-rules.ts';
+import { createNftSyncer } from './nft-sync.ts';
 import { buildProxyRules, defaultChainPrefix, jumpRules, renderRestore } from './rules.ts';
 import type { ProxyRules, ProxyRulesOptions } from './rules.ts';
 
@@ -132,24 +132,18 @@ async function iptablesSyncer(ipt: Iptables, opts: ServiceProxyOptions): Promise
 
 function nftSyncer(nft: Nft, opts: ServiceProxyOptions): Syncer {
   const table = opts.nftTable ?? defaultNftTable;
-  let previous: NftRuleset | undefined;
+  const syncer = createNftSyncer(nft, { ...opts, table });
   return {
     mode: 'nftables',
     async sync(svcs, slices, full) {
-      if (full) previous = undefined;
-      const rules = buildNftRules(svcs, slices, { ...opts, table });
-      const prev = previous;
-      previous = undefined;
       try {
-        // Objects of an earlier run (or of a changed world) are read back so that the full sync deletes them.
-        await nft.apply(renderNft(rules, prev ? { previous: prev } : { existing: (await nft.names(table)) ?? { chains: new Set(), sets: new Map() } }));
+        const stats = await syncer.sync(svcs, slices, { full });
+        log.v(4).info('nft rules written', { ...stats });
+        return stats.servicePorts;
       } catch (e) {
-        // A table someone else changed can refuse a rewrite in place: replace it whole, in the same transaction.
-        log.warn('nft sync failed, replacing the table', { err: e, partial: !!prev });
-        await nft.apply(`add table ip ${table}\ndelete table ip ${table}\n${renderNft(rules)}`);
+        syncer.reset();
+        throw e;
       }
-      previous = rules;
-      return rules.servicePorts;
     },
     cleanup: async () => {
       await nft.deleteTable(table);
