@@ -1,16 +1,23 @@
 /**
- * Benchmark targets for etcd: the Skiff etcd engine and, as the reference line, raw etcd through the
- * same etcd3 client (plain Put/Range, no compare-and-swap). bench/storage/storage-bench.ts imports
- * etcdBenchTargets(); run this file directly for a quick two-row put table:
+ * Benchmark targets for etcd: the Skiff etcd engine and, as reference lines, raw etcd through the etcd3
+ * client (a plain Put, and the Txn create-if-absent that is the engine's create), and that same Txn sent
+ * straight through the engine's own KV transport (grpc-unary.ts + kv-codec.ts, no engine logic), which
+ * shows the engine's overhead over the transport it uses. bench/storage/storage-bench.ts imports
+ * etcdBenchTargets(); run this file directly for the create/get table, with the ratios, the load average
+ * and the CPU time stolen by the hypervisor during the run:
  *   node --import tsx bench/storage/etcd-engines.ts [--puts 2000] [--rounds 5]
  * Uses a private etcd from startEtcd (fsync on), or $SKIFF_ETCD_ENDPOINTS (comma-separated) when set.
  */
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { setLogSink } from '../../src/base/log.ts';
 import type { Storage } from '../../src/storage/interface.ts';
 import { startEtcd } from '../../src/storage/etcd/etcd-process.ts';
 import { openEtcdStorage } from '../../src/storage/etcd/etcd-storage.ts';
+import { GrpcUnaryClient } from '../../src/storage/etcd/grpc-unary.ts';
+import { decodeRange, decodeTxn, encodeRange, encodeTxn } from '../../src/storage/etcd/kv-codec.ts';
+import { stealMeter } from '../lib/cpu-steal.ts';
 
 /** One row of the storage benchmark: something that creates and reads keys. */
 export interface BenchTarget {
@@ -34,6 +41,7 @@ export async function etcdBenchTargets(opts: { endpoints?: string[] } = {}): Pro
   const endpoints = given ?? etcd?.endpoints ?? [];
   const storage = await openEtcdStorage(endpoints);
   const raw = new Etcd3({ hosts: endpoints });
+  const transport = new GrpcUnaryClient(endpoints);
   const engine: BenchTarget = {
     name: 'etcd engine',
     storage,
@@ -67,11 +75,26 @@ export async function etcdBenchTargets(opts: { endpoints?: string[] } = {}): Pro
     },
     close: async () => undefined,
   };
+  // The same Txn as the engine's create through the engine's transport: what is left is the engine's own work.
+  const transportTxn: BenchTarget = {
+    name: 'raw Txn create (engine transport)',
+    create: async (key, value) => {
+      const k = Buffer.from(key);
+      const req = encodeTxn({ compare: [{ key: k, target: 'mod', result: 'equal', revision: 0 }], success: [{ put: { key: k, value: Buffer.from(value) } }] });
+      const res = decodeTxn(await transport.call('/etcdserverpb.KV/Txn', req, { timeoutMs: 15_000 }));
+      if (!res.succeeded) throw new Error(`${key} exists`);
+    },
+    get: async (key) => {
+      decodeRange(await transport.call('/etcdserverpb.KV/Range', encodeRange({ key: Buffer.from(key) }), { timeoutMs: 15_000 }));
+    },
+    close: async () => transport.close(),
+  };
   return {
-    targets: [engine, reference, referenceTxn],
+    targets: [engine, reference, referenceTxn, transportTxn],
     stop: async () => {
       await engine.close();
       await reference.close();
+      await transportTxn.close();
       await etcd?.stop();
     },
   };
@@ -104,6 +127,8 @@ async function main(): Promise<void> {
   const rounds = arg('--rounds', 5);
   const { targets, stop } = await etcdBenchTargets();
   const value = new Uint8Array(256).fill(120);
+  const load0 = loadavg()[0] ?? 0;
+  const steal = stealMeter();
   const results = new Map<string, { seq: number[]; par: number[]; gets: number[] }>();
   try {
     // Rounds alternate the order of the rows and the median is reported, so that warm-up and a
@@ -123,10 +148,25 @@ async function main(): Promise<void> {
   } finally {
     await stop();
   }
+  const stolen = steal();
+  const load1 = loadavg()[0] ?? 0;
   const rows: string[][] = [['target', 'creates/s seq', 'creates/s 64 in flight', 'gets/s 64 in flight']];
   for (const [name, r] of results) rows.push([name, ...[r.seq, r.par, r.gets].map((xs) => median(xs).toFixed(0))]);
+  // Ratios of medians, and the spread of the per-round ratios (each round measures both rows back to back).
+  const engine = results.get('etcd engine');
+  for (const refName of ['raw etcd Txn create (etcd3)', 'raw etcd (etcd3)', 'raw Txn create (engine transport)']) {
+    const ref = results.get(refName);
+    if (engine === undefined || ref === undefined) continue;
+    const cell = (a: number[], b: number[]): string => {
+      const per = a.map((x, i) => x / (b[i] ?? Number.NaN)).sort((p, q) => p - q);
+      const pct = (x: number | undefined): string => `${Math.round(100 * (x ?? Number.NaN))}%`;
+      return `${pct(median(a) / median(b))} (${pct(per[0])}–${pct(per[per.length - 1])})`;
+    };
+    rows.push([`engine / ${refName}`, cell(engine.seq, ref.seq), cell(engine.par, ref.par), cell(engine.gets, ref.gets)]);
+  }
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length))) ?? [];
-  process.stdout.write(`median of ${rounds} rounds, ${puts} creates per round, 256-byte values\n`);
+  process.stdout.write(`median of ${rounds} rounds, ${puts} creates per round, 256-byte values; ` +
+    `load average ${load0.toFixed(2)} → ${load1.toFixed(2)}, CPU steal ${stolen.toFixed(1)}%\n`);
   for (const row of rows) process.stdout.write(row.map((cell, c) => cell.padStart(widths[c] ?? 0)).join('  ') + '\n');
 }
 

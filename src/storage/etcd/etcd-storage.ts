@@ -1,6 +1,9 @@
 /**
  * The etcd engine: the Storage interface mapped straight onto etcd v3's KV, Txn, Watch, Lease and
- * Compact through the etcd3 client's RPC layer, for several API servers sharing one etcd cluster.
+ * Compact, for several API servers sharing one etcd cluster. KV requests (Range, Txn, DeleteRange,
+ * Compact) go through a lean unary gRPC transport with hand-written protobuf (grpc-unary.ts,
+ * kv-codec.ts): through etcd3 and grpc-js the client spent more CPU per create than etcd did. Watch,
+ * Lease and Maintenance stay on the etcd3 client.
  * Revisions, compaction and watch history are etcd's own, shifted by a persisted revision offset (see
  * below); nothing is cached here except leases and that offset.
  *
@@ -11,12 +14,29 @@
  * Every engine on that etcd reads the same offset at open, so they agree; only a restore (servers
  * stopped) raises it.
  */
-import { AlarmAction, Etcd3, type IKeyValue, type IOptions, type IRangeRequest, type IWatchResponse, type IDuplexStream, type IWatchRequest } from 'etcd3';
+import { AlarmAction, Etcd3, type IKeyValue, type IOptions, type IWatchResponse, type IDuplexStream, type IWatchRequest } from 'etcd3';
 import { backoffDelay } from '../../base/backoff.ts';
 import { sleep } from '../../base/clock.ts';
 import { logger } from '../../base/log.ts';
 import { decodeContinue, encodeContinue } from '../continue-token.ts';
 import { checkValueSize, StorageError } from '../errors.ts';
+import { GrpcCallError, GrpcClientClosedError, GrpcStatus, GrpcUnaryClient } from './grpc-unary.ts';
+import {
+  decodeDeleteRange,
+  decodeHeaderRevision,
+  decodeRange,
+  decodeTxn,
+  encodeCompaction,
+  encodeDeleteRange,
+  encodeRange,
+  encodeTxn,
+  type DeleteRangeResponse,
+  type RangeRequest,
+  type RangeResponse,
+  type RawKv,
+  type TxnRequest,
+  type TxnResponse,
+} from './kv-codec.ts';
 import type {
   DeleteOptions,
   KeyValue,
@@ -123,18 +143,25 @@ type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 // etcd3 wraps calls in a retry policy and per-host circuit breakers by default. Retrying a Txn whose
 // reply was lost could turn a successful create into KeyExists, and a breaker left open after a
 // restart fails calls that would succeed: reads are retried here instead, writes never.
+const neverAborted = new AbortController().signal;
 const passThrough = {
   // async: etcd3's markFailed hands in a function that throws and expects a rejection back.
-  execute: async (fn: (ctx: { signal: AbortSignal }) => unknown) => fn({ signal: new AbortController().signal }),
+  execute: async (fn: (ctx: { signal: AbortSignal }) => unknown) => fn({ signal: neverAborted }),
 } as unknown as Policy;
 
 const COMPACTED = 'required revision has been compacted';
+/** gRPC statuses that say etcd could not be reached or could not answer, as opposed to refusing the request. */
+const UNAVAILABLE_CODES: ReadonlySet<number> = new Set([
+  GrpcStatus.CANCELLED, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.ABORTED, GrpcStatus.INTERNAL, GrpcStatus.UNAVAILABLE,
+]);
 const FUTURE = 'required revision is a future revision';
 
 class EtcdStorage implements Storage, EtcdBulkLoader {
   readonly engine = 'etcd';
   readonly dialTimeoutMs: number;
   private readonly client: Etcd3;
+  /** KV requests: see the file comment. */
+  private readonly kv: GrpcUnaryClient;
   private readonly prefix: Buffer;
   /** A key that is never written, read to learn revisions (inside keyPrefix, so prefix-scoped etcd roles allow it). */
   private readonly probeKey: Buffer;
@@ -169,6 +196,7 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
       faultHandling: { global: passThrough, host: () => passThrough },
     });
+    this.kv = new GrpcUnaryClient(endpoints);
     this.leases = new LeaseManager(this.client, {
       reuseSeconds: opts.leaseReuseSeconds ?? 60,
       maxObjects: opts.leaseMaxObjects ?? 1000,
@@ -178,9 +206,9 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
   async get(key: string, opts: ReadOptions = {}): Promise<{ kv: KeyValue | null; revision: number }> {
     return this.track(async () => {
       const revision = this.readRevision(opts.revision);
-      const res = await this.read(key, () => this.client.kv.range({ key: this.wireKey(key), revision }));
+      const res = await this.read(key, () => this.range({ key: this.wireKey(key), revision }));
       const raw = res.kvs[0];
-      return { kv: raw === undefined ? null : this.toKv(raw), revision: opts.revision || this.reported(res.header.revision) };
+      return { kv: raw === undefined ? null : this.fromRaw(raw), revision: opts.revision || this.reported(res.revision) };
     });
   }
 
@@ -200,15 +228,15 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
         start = Buffer.concat([this.wireKey(token.lastKey), Buffer.from([0])]);
       }
       const limit = opts.limit ?? 0;
-      const req: IRangeRequest = { key: start, range_end: range.end, revision: this.readRevision(revision), limit };
-      const res = await this.read(prefix, () => this.client.kv.range(req));
-      const kvs = res.kvs.map((raw) => this.toKv(raw));
-      const snapshot = revision || this.reported(res.header.revision);
+      const req: RangeRequest = { key: start, rangeEnd: range.end, revision: this.readRevision(revision), limit };
+      const res = await this.read(prefix, () => this.range(req));
+      const kvs = res.kvs.map((raw) => this.fromRaw(raw));
+      const snapshot = revision || this.reported(res.revision);
       const out: ListResult = { kvs, revision: snapshot };
       const last = kvs[kvs.length - 1];
       if (res.more && last !== undefined) {
         out.continue = encodeContinue({ revision: snapshot, lastKey: last.key });
-        out.remaining = Number(res.count) - kvs.length;
+        out.remaining = res.count - kvs.length;
       }
       return out;
     });
@@ -217,8 +245,8 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
   async count(prefix: string): Promise<{ count: number; revision: number }> {
     return this.track(async () => {
       const range = this.prefixRange(prefix);
-      const res = await this.read(prefix, () => this.client.kv.range({ key: range.key, range_end: range.end, count_only: true }));
-      return { count: Number(res.count), revision: this.reported(res.header.revision) };
+      const res = await this.read(prefix, () => this.range({ key: range.key, rangeEnd: range.end, countOnly: true }));
+      return { count: res.count, revision: this.reported(res.revision) };
     });
   }
 
@@ -228,14 +256,14 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
     return this.track(async () => {
       const wire = this.wireKey(key);
       const res = await this.writeWithLease(key, opts.ttlSeconds, (lease) =>
-        this.client.kv.txn({
+        this.txn({
           // As kube-apiserver: no else branch, the hot path stays one compare and one put.
-          compare: [{ key: wire, target: 'Mod', result: 'Equal', mod_revision: 0 }],
-          success: [{ request_put: { key: wire, value: toBuffer(value), ...leaseField(lease) } }],
+          compare: [{ key: wire, target: 'mod', result: 'equal', revision: 0 }],
+          success: [{ put: { key: wire, value: toBuffer(value), lease } }],
         }),
       );
       if (!res.succeeded) throw new StorageError('KeyExists', `key ${JSON.stringify(key)} already exists`, { key });
-      const rev = this.reported(res.header.revision);
+      const rev = this.reported(res.revision);
       return { key, value, createRevision: rev, modRevision: rev };
     });
   }
@@ -247,20 +275,20 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
       const wire = this.wireKey(key);
       const expected = this.givenModRevision(opts.expectedModRevision);
       const res = await this.writeWithLease(key, opts.ttlSeconds, (lease) =>
-        this.client.kv.txn({
+        this.txn({
           // The create_revision guard keeps an expected revision of 0 from creating a missing key.
           compare: [
-            { key: wire, target: 'Create', result: 'Greater', create_revision: 0 },
-            { key: wire, target: 'Mod', result: 'Equal', mod_revision: expected },
+            { key: wire, target: 'create', result: 'greater', revision: 0 },
+            { key: wire, target: 'mod', result: 'equal', revision: expected },
           ],
-          success: [{ request_put: { key: wire, value: toBuffer(value), ...leaseField(lease), prev_kv: true } }],
-          failure: [{ request_range: { key: wire } }],
+          success: [{ put: { key: wire, value: toBuffer(value), lease, prevKv: true } }],
+          failure: [{ range: { key: wire } }],
         }),
       );
-      if (!res.succeeded) throw this.casFailure(key, res.responses[0]?.response_range.kvs[0], opts.expectedModRevision);
-      const rev = this.reported(res.header.revision);
-      const prev = res.responses[0]?.response_put.prev_kv;
-      return { key, value, createRevision: prev ? this.reported(prev.create_revision) : rev, modRevision: rev };
+      if (!res.succeeded) throw this.casFailure(key, res.responses[0]?.range?.kvs[0], opts.expectedModRevision);
+      const rev = this.reported(res.revision);
+      const prev = res.responses[0]?.put?.prevKv;
+      return { key, value, createRevision: prev ? this.reported(prev.createRevision) : rev, modRevision: rev };
     });
   }
 
@@ -269,19 +297,19 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
       const wire = this.wireKey(key);
       const expected = opts.expectedModRevision;
       const res = await this.write(key, () =>
-        this.client.kv.txn({
+        this.txn({
           compare: [
-            { key: wire, target: 'Create', result: 'Greater', create_revision: 0 },
-            ...(expected === undefined ? [] : [{ key: wire, target: 'Mod' as const, result: 'Equal' as const, mod_revision: this.givenModRevision(expected) }]),
+            { key: wire, target: 'create', result: 'greater', revision: 0 },
+            ...(expected === undefined ? [] : [{ key: wire, target: 'mod' as const, result: 'equal' as const, revision: this.givenModRevision(expected) }]),
           ],
-          success: [{ request_delete_range: { key: wire, prev_kv: true } }],
-          failure: [{ request_range: { key: wire } }],
+          success: [{ deleteRange: { key: wire, prevKv: true } }],
+          failure: [{ range: { key: wire } }],
         }),
       );
-      if (!res.succeeded) throw this.casFailure(key, res.responses[0]?.response_range.kvs[0], expected);
-      const prev = res.responses[0]?.response_delete_range.prev_kvs[0];
+      if (!res.succeeded) throw this.casFailure(key, res.responses[0]?.range?.kvs[0], expected);
+      const prev = res.responses[0]?.deleteRange?.prevKvs[0];
       if (prev === undefined) throw new StorageError('NotFound', `key ${JSON.stringify(key)} not found`, { key });
-      return { prevKv: this.toKv(prev), revision: this.reported(res.header.revision) };
+      return { prevKv: this.fromRaw(prev), revision: this.reported(res.revision) };
     });
   }
 
@@ -318,7 +346,7 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
       // At or below the offset is before this store's etcd history began: nothing to discard.
       if (etcdRevision < 1) return;
       try {
-        await this.client.kv.compact({ revision: etcdRevision });
+        await this.kv.call('/etcdserverpb.KV/Compact', encodeCompaction(etcdRevision), { timeoutMs: this.requestTimeoutMs }).then(decodeHeaderRevision);
         this.noteCompacted(etcdRevision);
       } catch (e) {
         if (errorText(e).includes(COMPACTED)) return; // already compacted at or beyond `revision`
@@ -350,18 +378,19 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
 
   /** Reads the store's head revision with a bounded deadline; used at open and by health(). */
   async probe(timeoutMs: number): Promise<number> {
-    const res = await this.client.kv.range({ key: this.probeKey, count_only: true }, { deadline: Date.now() + timeoutMs });
-    return Number(res.header.revision);
+    const res = await this.range({ key: this.probeKey, countOnly: true }, timeoutMs);
+    return res.revision;
   }
 
   /** Releases the client without waiting for anything. */
   destroy(): void {
+    this.kv.close();
     this.client.close();
   }
 
   /** Reads the persisted revision offset (0 when none was ever set); called once at open. */
   async loadRevisionOffset(): Promise<void> {
-    const res = await this.read(undefined, () => this.client.kv.range({ key: this.offsetKey }));
+    const res = await this.read(undefined, () => this.range({ key: this.offsetKey }));
     this.offset = this.parseOffset(res.kvs[0]);
   }
 
@@ -374,8 +403,8 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
   async deletePrefix(prefix: string): Promise<number> {
     return this.track(async () => {
       const range = this.prefixRange(prefix);
-      const res = await this.write(prefix, () => this.client.kv.deleteRange({ key: range.key, range_end: range.end }));
-      return Number(res.deleted);
+      const res = await this.write(prefix, () => this.deleteRange({ key: range.key, rangeEnd: range.end }));
+      return res.deleted;
     });
   }
 
@@ -383,10 +412,10 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
     if (!Number.isSafeInteger(revision) || revision < 0) throw new StorageError('Invalid', `revision must be a non-negative integer, got ${revision}`);
     return this.track(async () => {
       for (;;) {
-        const res = await this.read(undefined, () => this.client.kv.range({ key: this.offsetKey }));
+        const res = await this.read(undefined, () => this.range({ key: this.offsetKey }));
         const raw = res.kvs[0];
         const current = this.parseOffset(raw);
-        const head = Number(res.header.revision);
+        const head = res.revision;
         if (head + current >= revision) {
           this.offset = current;
           return head + current;
@@ -394,15 +423,15 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
         // The put below takes etcd to head + 1 at least, so the store's revision passes `revision`.
         const next = revision - head;
         const put = await this.write(undefined, () =>
-          this.client.kv.txn({
-            compare: [{ key: this.offsetKey, target: 'Mod', result: 'Equal', mod_revision: raw === undefined ? 0 : Number(raw.mod_revision) }],
-            success: [{ request_put: { key: this.offsetKey, value: Buffer.from(String(next)) } }],
+          this.txn({
+            compare: [{ key: this.offsetKey, target: 'mod', result: 'equal', revision: raw === undefined ? 0 : raw.modRevision }],
+            success: [{ put: { key: this.offsetKey, value: Buffer.from(String(next)) } }],
           }),
         );
         if (put.succeeded) {
           this.offset = next;
-          log.info('revision offset raised', { offset: next, etcdRevision: Number(put.header.revision) });
-          return Number(put.header.revision) + next;
+          log.info('revision offset raised', { offset: next, etcdRevision: put.revision });
+          return put.revision + next;
         }
         // Another loader raised it meanwhile: read it again.
       }
@@ -460,22 +489,34 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
   private async createBatch(batch: { key: string; wire: Buffer; value: Buffer; ttlSeconds?: number }[]): Promise<number> {
     const leases = await Promise.all(batch.map(async (r) => (r.ttlSeconds === undefined ? '0' : this.leases.get(r.ttlSeconds))));
     const res = await this.write(batch[0]?.key, () =>
-      this.client.kv.txn({
-        compare: batch.map((r) => ({ key: r.wire, target: 'Mod' as const, result: 'Equal' as const, mod_revision: 0 })),
-        success: batch.map((r, i) => ({ request_put: { key: r.wire, value: r.value, ...leaseField(leases[i] ?? '0') } })),
+      this.txn({
+        compare: batch.map((r) => ({ key: r.wire, target: 'mod' as const, result: 'equal' as const, revision: 0 })),
+        success: batch.map((r, i) => ({ put: { key: r.wire, value: r.value, lease: leases[i] ?? '0' } })),
         // Only on failure: which keys exist, to name one.
-        failure: batch.map((r) => ({ request_range: { key: r.wire, count_only: true } })),
+        failure: batch.map((r) => ({ range: { key: r.wire, countOnly: true } })),
       }),
     );
     if (!res.succeeded) {
-      const i = res.responses.findIndex((x) => Number(x.response_range.count) > 0);
+      const i = res.responses.findIndex((x) => (x.range?.count ?? 0) > 0);
       const key = batch[Math.max(i, 0)]?.key ?? '';
       throw new StorageError('KeyExists', `key ${JSON.stringify(key)} already exists`, { key });
     }
-    return this.reported(res.header.revision);
+    return this.reported(res.revision);
   }
 
   // ---- internals ----
+
+  private range(req: RangeRequest, timeoutMs = this.requestTimeoutMs): Promise<RangeResponse> {
+    return this.kv.call('/etcdserverpb.KV/Range', encodeRange(req), { timeoutMs }).then(decodeRange);
+  }
+
+  private txn(req: TxnRequest): Promise<TxnResponse> {
+    return this.kv.call('/etcdserverpb.KV/Txn', encodeTxn(req), { timeoutMs: this.requestTimeoutMs }).then(decodeTxn);
+  }
+
+  private deleteRange(req: { key: Buffer; rangeEnd?: Buffer }): Promise<DeleteRangeResponse> {
+    return this.kv.call('/etcdserverpb.KV/DeleteRange', encodeDeleteRange(req), { timeoutMs: this.requestTimeoutMs }).then(decodeDeleteRange);
+  }
 
   private async track<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new StorageError('Closed', 'storage is closed');
@@ -512,7 +553,7 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
     return Math.max(0, revision - this.offset);
   }
 
-  private parseOffset(raw: IKeyValue | undefined): number {
+  private parseOffset(raw: RawKv | undefined): number {
     if (raw === undefined) return 0;
     const text = raw.value.toString('utf8');
     const n = Number(text);
@@ -523,13 +564,13 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
   }
 
   private async headRevision(): Promise<number> {
-    const res = await this.read(undefined, () => this.client.kv.range({ key: this.probeKey, count_only: true }));
-    return Number(res.header.revision);
+    const res = await this.read(undefined, () => this.range({ key: this.probeKey, countOnly: true }));
+    return res.revision;
   }
 
   private async readableAt(revision: number): Promise<boolean> {
     try {
-      await this.client.kv.range({ key: this.probeKey, count_only: true, revision });
+      await this.range({ key: this.probeKey, countOnly: true, revision });
       return true;
     } catch (e) {
       if (errorText(e).includes(COMPACTED)) return false;
@@ -579,9 +620,9 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
     }
   }
 
-  private casFailure(key: string, raw: IKeyValue | undefined, expected: number | undefined): StorageError {
+  private casFailure(key: string, raw: RawKv | undefined, expected: number | undefined): StorageError {
     if (raw === undefined) return new StorageError('NotFound', `key ${JSON.stringify(key)} not found`, { key, current: null });
-    const current = this.toKv(raw);
+    const current = this.fromRaw(raw);
     return new StorageError(
       'Conflict',
       `key ${JSON.stringify(key)} was modified: modRevision is ${current.modRevision}, expected ${expected ?? 'any'}`,
@@ -597,7 +638,10 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
     if (text.includes(FUTURE)) return new StorageError('Invalid', 'the requested revision is newer than the current revision', { ...k, cause: e });
     if (text.includes('request is too large')) return new StorageError('TooLarge', `request for ${JSON.stringify(key)} is too large for etcd`, { ...k, cause: e });
     const name = e instanceof Error ? e.constructor.name : '';
-    if (name === 'ClientClosedError') return new StorageError('Closed', 'storage is closed', { ...k, cause: e });
+    if (e instanceof GrpcClientClosedError || name === 'ClientClosedError') return new StorageError('Closed', 'storage is closed', { ...k, cause: e });
+    if (e instanceof GrpcCallError && UNAVAILABLE_CODES.has(e.code)) {
+      return new StorageError('Unavailable', `etcd at ${this.endpoints.join(',')}: ${oneLine(e)}`, { ...k, cause: e });
+    }
     if (
       name === 'GRPCUnavailableError' || name === 'GRPCDeadlineExceededError' || name === 'GRPCCancelledError' ||
       name === 'GRPCInternalError' || name === 'GRPCAbortedError' || name === 'GRPCResourceExhastedError' ||
@@ -630,6 +674,16 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
     return key.subarray(this.prefix.length).toString('utf8');
   }
 
+  private fromRaw(raw: RawKv): KeyValue {
+    return {
+      key: this.fromWire(raw.key),
+      value: raw.value,
+      createRevision: raw.createRevision + this.offset,
+      modRevision: raw.modRevision + this.offset,
+    };
+  }
+
+  /** A KeyValue of etcd3's watch responses (revisions as decimal strings). */
   private toKv(raw: IKeyValue): KeyValue {
     return {
       key: this.fromWire(raw.key),
@@ -688,7 +742,7 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
       return;
     }
     try {
-      await this.client.kv.range({ key: this.probeKey, count_only: true, revision: e });
+      await this.range({ key: this.probeKey, countOnly: true, revision: e });
     } catch (e) {
       const text = errorText(e);
       if (text.includes(FUTURE)) return;
@@ -1039,11 +1093,6 @@ function rangeEnd(prefix: Buffer): Buffer {
   }
   // Empty or all-0xff prefix: "\0" as range end means every key from `key` on.
   return Buffer.from([0]);
-}
-
-/** No lease is proto3's default (0): leaving the field out spares encoding an int64 string per write. */
-function leaseField(lease: string): { lease?: string } {
-  return lease === '0' ? {} : { lease };
 }
 
 function toBuffer(v: Uint8Array): Buffer {
