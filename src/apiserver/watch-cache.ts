@@ -149,6 +149,8 @@ export class WatchCache {
   private rv = 0;
   private listeners = new Set<CacheListener>();
   private waiters: { rv: number; resolve: () => void }[] = [];
+  /** A progress request is out (waitUntilFresh) and the cache has not moved since. */
+  private progressAsked = false;
   private readyResolve!: () => void;
   /** Resolves once the initial list is loaded. */
   readonly ready: Promise<void>;
@@ -234,6 +236,7 @@ export class WatchCache {
   private setRv(rv: number): void {
     if (rv <= this.rv) return;
     this.rv = rv;
+    this.progressAsked = false;
     if (this.waiters.length > 0) {
       const due = this.waiters.filter((w) => w.rv <= rv);
       this.waiters = this.waiters.filter((w) => w.rv > rv);
@@ -288,6 +291,12 @@ export class WatchCache {
   async waitUntilFresh(rv: number, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
     await this.ready;
     if (this.rv >= rv) return true;
+    // An idle prefix learns of later revisions only from progress events: ask for one now rather than wait for
+    // the periodic one (upstream's consistent reads from cache request a watch progress the same way).
+    if (!this.progressAsked) {
+      this.progressAsked = true;
+      this.storage.requestProgress?.();
+    }
     return new Promise<boolean>((resolve) => {
       const entry = { rv, resolve: () => { clearTimeout(t); resolve(true); } };
       const t = setTimeout(() => {

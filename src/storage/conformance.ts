@@ -599,5 +599,30 @@ export function storageConformance(name: string, open: () => Promise<Conformance
           await busy.stop();
         }
       }));
+
+    it('answers requestProgress with a progress event at the current revision, after the changes before it', () =>
+      withStore(open, async ({ storage: s }, p) => {
+        assert.ok(s.requestProgress, 'both engines take progress requests');
+        const head = await s.currentRevision();
+        // A long interval: only the request can bring progress within the wait.
+        const idle = startWatch(s, `${p}idle/`, { fromRevision: head, progressIntervalMs: 60_000 });
+        const busy = startWatch(s, `${p}busy/`, { fromRevision: head, progressIntervalMs: 60_000 });
+        try {
+          const mine = await s.create(`${p}busy/1`, enc('1'));
+          const later = await s.create(`/other${p}y`, enc('elsewhere'));
+          await waitForRevision(busy, mine.modRevision, 'the busy event');
+          for (let i = 0; i < 10 && !(idle.progress.some((r) => r >= later.modRevision) && busy.progress.some((r) => r >= later.modRevision)); i++) {
+            s.requestProgress?.();
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          assert.equal(idle.error, undefined);
+          assert.ok(idle.progress.some((r) => r >= later.modRevision), `the idle watch reports the revision written elsewhere (${idle.progress.join(',')})`);
+          assert.ok(busy.progress.some((r) => r >= later.modRevision), `the busy watch reports it after its own event (${busy.progress.join(',')})`);
+          assert.equal(busy.events.length, 1);
+        } finally {
+          await idle.stop();
+          await busy.stop();
+        }
+      }));
   });
 }

@@ -107,6 +107,12 @@ export interface Storage {
    * WatchOverflow when the consumer falls too far behind.
    */
   watch(prefix: string, opts: WatchOptions): AsyncIterable<WatchEvent>;
+  /**
+   * Asks every open watch for a progress event as soon as it has delivered every change up to the store's
+   * current revision (etcd's WatchProgressRequest), so that a consistent read from a watch cache of an idle
+   * prefix need not wait for the periodic one. Optional: engines without it leave reads to the interval.
+   */
+  requestProgress?(): void;
   /** The latest revision of the store. */
   currentRevision(): Promise<number>;
   /** The revision below which history has been compacted away (0 when none). */

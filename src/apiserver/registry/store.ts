@@ -151,6 +151,7 @@ export function transformingStorage(storage: Storage, transformerFor: (key: stri
         else yield ev;
       }
     },
+    requestProgress: () => storage.requestProgress?.(),
     currentRevision: () => storage.currentRevision(),
     compactedRevision: () => storage.compactedRevision(),
     compact: (revision) => storage.compact(revision),

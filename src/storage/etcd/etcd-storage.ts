@@ -170,6 +170,8 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
   private readonly leases: LeaseManager;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly watchStop = new AbortController();
+  /** The open watch sessions, for requestProgress. */
+  private readonly sessions = new Set<WatchSession>();
   private closed = false;
   /** The highest compacted revision seen (etcd's numbering); etcd only ever raises it. */
   private knownCompacted = 0;
@@ -311,6 +313,10 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
       if (prev === undefined) throw new StorageError('NotFound', `key ${JSON.stringify(key)} not found`, { key });
       return { prevKv: this.fromRaw(prev), revision: this.reported(res.revision) };
     });
+  }
+
+  requestProgress(): void {
+    for (const session of this.sessions) session.requestProgress();
   }
 
   watch(prefix: string, opts: WatchOptions): AsyncIterable<WatchEvent> {
@@ -718,6 +724,7 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
       unavailable: (e) => new StorageError('Unavailable', `etcd watch at ${this.endpoints.join(',')} failed: ${oneLine(e)}`, { cause: e }),
       signal,
     });
+    this.sessions.add(session);
     try {
       session.start();
       for (;;) {
@@ -726,6 +733,7 @@ class EtcdStorage implements Storage, EtcdBulkLoader {
         yield ev;
       }
     } finally {
+      this.sessions.delete(session);
       session.stop();
     }
   }
@@ -1010,11 +1018,16 @@ class WatchSession {
   }
 
   private tick(): void {
+    if (Date.now() - this.lastActivity < this.cfg.progressIntervalMs) return;
+    this.requestProgress();
+  }
+
+  /** Sends etcd a progress request on this stream unless one is already waiting for its answer. */
+  requestProgress(): void {
     if (this.ended || this.terminal !== null || this.stream === null) return;
     const now = Date.now();
     // A request etcd never answered (older servers ignore it) must not stop progress for good.
     if (this.progressRequested && now - this.progressRequestedAt < Math.max(2 * this.cfg.progressIntervalMs, 1000)) return;
-    if (now - this.lastActivity < this.cfg.progressIntervalMs) return;
     this.progressRequested = true;
     this.progressRequestedAt = now;
     try {

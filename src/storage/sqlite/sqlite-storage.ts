@@ -97,6 +97,8 @@ interface Watcher {
   queue: WatchEvent[];
   wake: (() => void) | null;
   error: StorageError | null;
+  /** A progress event was asked for (requestProgress): sent once the queue is empty. */
+  progressWanted: boolean;
 }
 
 /** Revisions scanned per synchronous step of a watch replaying history. */
@@ -454,7 +456,7 @@ export class SqliteStorage implements Storage {
     let last = opts.fromRevision;
     if (!Number.isInteger(last) || last < 0) throw new StorageError('Invalid', `fromRevision ${last} is not a valid revision`);
     const hi = prefixEnd(prefix);
-    const w: Watcher = { prefix, queue: [], wake: null, error: null };
+    const w: Watcher = { prefix, queue: [], wake: null, error: null, progressWanted: false };
     const onAbort = (): void => w.wake?.();
     signal?.addEventListener('abort', onAbort);
     this.watchers.add(w);
@@ -484,6 +486,12 @@ export class SqliteStorage implements Storage {
           continue;
         }
         if (w.error) throw w.error;
+        if (w.progressWanted) {
+          // Commits fan out synchronously, so an empty queue means every change up to this.rev was delivered.
+          w.progressWanted = false;
+          yield { type: 'progress', revision: this.rev };
+          continue;
+        }
         const idle = await this.waitForEvents(w, progressMs);
         if (idle && w.queue.length === 0 && !w.error && !signal?.aborted) yield { type: 'progress', revision: this.rev };
       }
@@ -491,6 +499,13 @@ export class SqliteStorage implements Storage {
       signal?.removeEventListener('abort', onAbort);
       this.watchers.delete(w);
       this.live.delete(w);
+    }
+  }
+
+  requestProgress(): void {
+    for (const w of this.watchers) {
+      w.progressWanted = true;
+      w.wake?.();
     }
   }
 
