@@ -5,8 +5,8 @@
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { join } from 'node:path';
-import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import { nodes, pods } from '../api/core/v1/index.ts';
+import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
+import { nodes, pods, services } from '../api/core/v1/index.ts';
 import { logger } from '../base/log.ts';
 import type { ApiClient } from '../client/index.ts';
 import { ApiClient as ApiClientCtor, RestClient, SharedInformer, clientConfigFromKubeconfig, isNotFound, isTombstone } from '../client/index.ts';
@@ -158,7 +158,24 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const names = fleet ? Array.from({ length: count }, (_, i) => `${opts.nodeNamePrefix ?? 'sim-'}${i}`) : [baseName];
   const rootBase = opts.rootDir ?? join(os.homedir(), '.skiff', 'agent', fleet ? `${opts.nodeNamePrefix ?? 'sim-'}fleet` : baseName);
   const statusManager = new StatusManager({ pods: api.resource<Pod>(pods), concurrency: fleet ? 32 : 8 });
-  const source = apiConfigSource(api);
+  // Containers get the service environment variables from a Service informer, started at the first container
+  // start (a simulated fleet runs no processes: it never needs one).
+  const serviceStop = new AbortController();
+  let serviceInformer: SharedInformer<Service> | undefined;
+  const source = {
+    ...apiConfigSource(api),
+    ...(fleet ? {} : {
+      async listServices(): Promise<Service[]> {
+        if (serviceInformer === undefined) {
+          serviceInformer = new SharedInformer<Service>(api.resource<Service>(services), {});
+          serviceInformer.start(serviceStop.signal);
+        }
+        // As the kubelet, wait for the Services before starting a container, so that its variables are complete.
+        await serviceInformer.waitForSync(serviceStop.signal);
+        return serviceInformer.lister().list();
+      },
+    }),
+  };
   const agents: NodeAgent[] = [];
   const byNode = new Map<string, NodeAgent>();
 
@@ -304,7 +321,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       stopped = true;
       if (gcTimer) clearInterval(gcTimer);
       abort.abort();
+      serviceStop.abort();
       await informer.stop();
+      await serviceInformer?.stop();
       await dns?.close();
       await proxy?.stop();
       await Promise.all(agents.map((a) => a.stop()));

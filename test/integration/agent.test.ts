@@ -247,7 +247,7 @@ spec:
   });
 
   it('waits with CreateContainerConfigError for a missing ConfigMap and starts once it exists', async () => {
-    await apply(podYaml('needs-config', 'echo "greeting=$GREETING"; cat ./etc/cfg/file.txt; echo; echo "pod=$MY_POD ns=$MY_NS"; cat ./etc/info/labels; echo; sleep 600', {
+    await apply(podYaml('needs-config', 'echo "greeting=$GREETING"; cat ./etc/cfg/file.txt; echo; echo "svc=$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT $KUBERNETES_PORT"; echo "pod=$MY_POD ns=$MY_NS"; cat ./etc/info/labels; echo; sleep 600', {
       container: `    env:
     - name: GREETING
       valueFrom: {configMapKeyRef: {name: app-config, key: greeting}}
@@ -274,7 +274,11 @@ spec:
     assert.equal(w.code, 0, w.stderr);
     await waitFor(async () => (await c.kubectl(['logs', 'needs-config'])).stdout.includes('pod='), { timeoutMs: 10_000, what: 'logs' });
     const logs = await c.kubectl(['logs', 'needs-config']);
-    assert.equal(logs.stdout, 'greeting=hello\nfrom-volume\npod=needs-config ns=default\ndemo\n');
+    // The kubelet's service environment variables: always the kubernetes Service's.
+    const svc = await c.kubectl(['get', 'service', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}']);
+    assert.equal(svc.code, 0, svc.stderr);
+    assert.match(svc.stdout, /^\d+\.\d+\.\d+\.\d+$/);
+    assert.equal(logs.stdout, `greeting=hello\nfrom-volume\nsvc=${svc.stdout}:443 tcp://${svc.stdout}:443\npod=needs-config ns=default\ndemo\n`);
     // A changed ConfigMap reaches the running pod's volume (atomically swapped, no restart).
     const patch = await c.kubectl(['patch', 'configmap', 'app-config', '--type=merge', '-p', '{"data":{"file.txt":"updated"}}']);
     assert.equal(patch.code, 0, patch.stderr);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Pod } from 'kubernetes-types/core/v1.js';
-import { ContainerConfigError, expand, makeEnvironment, resourceFieldValue } from './env.ts';
+import type { Pod, Service } from 'kubernetes-types/core/v1.js';
+import { ContainerConfigError, expand, makeEnvironment, resourceFieldValue, serviceEnvironment } from './env.ts';
 import type { ConfigSource } from './env.ts';
 
 const source = (cms: Record<string, Record<string, string>>, secrets: Record<string, Record<string, string>> = {}): ConfigSource => ({
@@ -9,6 +9,64 @@ const source = (cms: Record<string, Record<string, string>>, secrets: Record<str
   getSecret: async (_ns, name) => (secrets[name] ? { data: Object.fromEntries(Object.entries(secrets[name]).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) } : undefined),
 });
 const downward = { hostIP: '10.0.0.1', podIP: '10.1.0.2', nodeAllocatable: { cpu: '4', memory: '8Gi' } };
+
+const svc = (namespace: string, name: string, clusterIP: string, ports: { name?: string; port: number; protocol?: string }[]): Service => ({
+  metadata: { namespace, name }, spec: { clusterIP, ports: ports.map((p) => ({ ...p })) },
+});
+const cluster: Service[] = [
+  svc('default', 'kubernetes', '10.43.0.1', [{ name: 'https', port: 443, protocol: 'TCP' }]),
+  svc('default', 'other', '10.43.0.9', [{ port: 80 }]),
+  svc('shop', 'web-front', '10.43.0.20', [{ name: 'http', port: 80 }, { name: 'dns-udp', port: 53, protocol: 'UDP' }]),
+  svc('shop', 'headless', 'None', [{ port: 80 }]),
+];
+
+describe('service environment variables', () => {
+  it('are upstream FromServices: host, ports, named ports and Docker link variables', () => {
+    const env = serviceEnvironment('shop', true, cluster);
+    assert.deepEqual(Object.fromEntries(env), {
+      KUBERNETES_SERVICE_HOST: '10.43.0.1',
+      KUBERNETES_SERVICE_PORT: '443',
+      KUBERNETES_SERVICE_PORT_HTTPS: '443',
+      KUBERNETES_PORT: 'tcp://10.43.0.1:443',
+      KUBERNETES_PORT_443_TCP: 'tcp://10.43.0.1:443',
+      KUBERNETES_PORT_443_TCP_PROTO: 'tcp',
+      KUBERNETES_PORT_443_TCP_PORT: '443',
+      KUBERNETES_PORT_443_TCP_ADDR: '10.43.0.1',
+      WEB_FRONT_SERVICE_HOST: '10.43.0.20',
+      WEB_FRONT_SERVICE_PORT: '80',
+      WEB_FRONT_SERVICE_PORT_HTTP: '80',
+      WEB_FRONT_SERVICE_PORT_DNS_UDP: '53',
+      WEB_FRONT_PORT: 'tcp://10.43.0.20:80',
+      WEB_FRONT_PORT_80_TCP: 'tcp://10.43.0.20:80',
+      WEB_FRONT_PORT_80_TCP_PROTO: 'tcp',
+      WEB_FRONT_PORT_80_TCP_PORT: '80',
+      WEB_FRONT_PORT_80_TCP_ADDR: '10.43.0.20',
+      WEB_FRONT_PORT_53_UDP: 'udp://10.43.0.20:53',
+      WEB_FRONT_PORT_53_UDP_PROTO: 'udp',
+      WEB_FRONT_PORT_53_UDP_PORT: '53',
+      WEB_FRONT_PORT_53_UDP_ADDR: '10.43.0.20',
+    });
+  });
+
+  it('keep the kubernetes Service without enableServiceLinks, and only the own namespace with it', () => {
+    assert.deepEqual([...serviceEnvironment('shop', false, cluster).keys()].filter((k) => k.endsWith('_SERVICE_HOST')), ['KUBERNETES_SERVICE_HOST']);
+    assert.deepEqual([...serviceEnvironment('default', true, cluster).keys()].filter((k) => k.endsWith('_SERVICE_HOST')), ['KUBERNETES_SERVICE_HOST', 'OTHER_SERVICE_HOST']);
+  });
+
+  it('come after the container env, which wins on a clash and can refer to them', async () => {
+    const pod: Pod = {
+      metadata: { name: 'p', namespace: 'shop', uid: 'u' },
+      spec: { containers: [{ name: 'c', env: [{ name: 'URL', value: 'http://$(WEB_FRONT_SERVICE_HOST):$(WEB_FRONT_SERVICE_PORT)' }, { name: 'WEB_FRONT_SERVICE_PORT', value: '8080' }] }] },
+    };
+    const env = await makeEnvironment(pod, pod.spec!.containers[0]!, { source: { ...source({}), listServices: async () => cluster }, downward });
+    const m = new Map(env.map((e) => [e.key, e.value]));
+    assert.equal(m.get('URL'), 'http://10.43.0.20:80');
+    assert.equal(m.get('WEB_FRONT_SERVICE_PORT'), '8080');
+    assert.equal(m.get('KUBERNETES_SERVICE_HOST'), '10.43.0.1');
+    assert.deepEqual(env.slice(0, 2).map((e) => e.key), ['URL', 'WEB_FRONT_SERVICE_PORT']);
+    assert.equal(env.filter((e) => e.key === 'WEB_FRONT_SERVICE_PORT').length, 1);
+  });
+});
 
 describe('container environment', () => {
   it('expands $(VAR) references as upstream', () => {

@@ -5,7 +5,7 @@
  * optional is a ContainerConfigError carrying upstream's message (the container waits with
  * CreateContainerConfigError until it appears).
  */
-import type { ConfigMap, Container, ObjectFieldSelector, Pod, ResourceFieldSelector, Secret } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Container, ObjectFieldSelector, Pod, ResourceFieldSelector, Secret, Service } from 'kubernetes-types/core/v1.js';
 import { isValidQuantity, parseQuantity } from '../../api/meta/quantity.ts';
 
 /** A container configuration problem (CreateContainerConfigError). */
@@ -17,6 +17,56 @@ export class ContainerConfigError extends Error {
 export interface ConfigSource {
   getConfigMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   getSecret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** Every Service of the cluster (for the service environment variables); absent: containers get none. */
+  listServices?(): Promise<Service[]>;
+}
+
+/** The kubelet's makeEnvVariableName: upper case, dashes to underscores. */
+function envName(serviceName: string): string {
+  return serviceName.toUpperCase().replaceAll('-', '_');
+}
+
+/**
+ * The service environment variables of a pod in `namespace` (kubelet getServiceEnvVarMap + envvars.FromServices):
+ * the `kubernetes` Service of the default namespace always, and with enableServiceLinks every Service of the
+ * pod's own namespace that has a cluster IP — NAME_SERVICE_HOST, NAME_SERVICE_PORT(_PORTNAME) and Docker's
+ * link variables NAME_PORT, NAME_PORT_<port>_<PROTO>(_PROTO|_PORT|_ADDR).
+ */
+export function serviceEnvironment(namespace: string, enableServiceLinks: boolean, services: readonly Service[]): Map<string, string> {
+  const chosen = new Map<string, Service>();
+  for (const svc of services) {
+    const ip = svc.spec?.clusterIP;
+    if (ip === undefined || ip === '' || ip === 'None') continue;
+    const name = svc.metadata?.name ?? '';
+    const ns = svc.metadata?.namespace ?? '';
+    if (ns === 'default' && name === 'kubernetes') {
+      if (!chosen.has(name)) chosen.set(name, svc);
+    } else if (ns === namespace && enableServiceLinks) {
+      chosen.set(name, svc);
+    }
+  }
+  const env = new Map<string, string>();
+  for (const name of [...chosen.keys()].sort()) {
+    const svc = chosen.get(name)!;
+    const ip = svc.spec!.clusterIP!;
+    const ports = svc.spec?.ports ?? [];
+    const prefix = envName(name);
+    env.set(`${prefix}_SERVICE_HOST`, ip);
+    if (ports[0] !== undefined) env.set(`${prefix}_SERVICE_PORT`, String(ports[0].port));
+    for (const sp of ports) if (sp.name) env.set(`${prefix}_SERVICE_PORT_${envName(sp.name)}`, String(sp.port));
+    ports.forEach((sp, i) => {
+      const proto = sp.protocol ?? 'TCP';
+      const hostPort = ip.includes(':') ? `[${ip}]:${sp.port}` : `${ip}:${sp.port}`;
+      const url = `${proto.toLowerCase()}://${hostPort}`;
+      if (i === 0) env.set(`${prefix}_PORT`, url);
+      const portPrefix = `${prefix}_PORT_${sp.port}_${proto.toUpperCase()}`;
+      env.set(portPrefix, url);
+      env.set(`${portPrefix}_PROTO`, proto.toLowerCase());
+      env.set(`${portPrefix}_PORT`, String(sp.port));
+      env.set(`${portPrefix}_ADDR`, ip);
+    });
+  }
+  return env;
 }
 
 /** Node facts the downward API exposes. */
@@ -33,6 +83,13 @@ const cIdentifier = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 export async function makeEnvironment(pod: Pod, container: Container, opts: { source: ConfigSource; downward: DownwardContext }): Promise<{ key: string; value: string }[]> {
   const ns = pod.metadata?.namespace ?? 'default';
   const env = new Map<string, string>();
+  const services = opts.source.listServices ? serviceEnvironment(ns, pod.spec?.enableServiceLinks ?? true, await opts.source.listServices()) : new Map<string, string>();
+  // $(VAR) sees what the container defined so far, then the service variables (expansion.MappingFuncFor).
+  const scope = new Map(services);
+  const define = (key: string, value: string): void => {
+    env.set(key, value);
+    scope.set(key, value);
+  };
   const cmCache = new Map<string, ConfigMap | undefined>();
   const secretCache = new Map<string, Secret | undefined>();
   const getCM = async (name: string): Promise<ConfigMap | undefined> => {
@@ -54,7 +111,7 @@ export async function makeEnvironment(pod: Pod, container: Container, opts: { so
       }
       for (const [k, v] of Object.entries(cm.data ?? {})) {
         const key = prefix + k;
-        if (cIdentifier.test(key)) env.set(key, v);
+        if (cIdentifier.test(key)) define(key, v);
       }
     } else if (from.secretRef) {
       const name = from.secretRef.name ?? '';
@@ -65,14 +122,14 @@ export async function makeEnvironment(pod: Pod, container: Container, opts: { so
       }
       for (const [k, v] of Object.entries(s.data ?? {})) {
         const key = prefix + k;
-        if (cIdentifier.test(key)) env.set(key, Buffer.from(v, 'base64').toString('utf8'));
+        if (cIdentifier.test(key)) define(key, Buffer.from(v, 'base64').toString('utf8'));
       }
     }
   }
   for (const e of container.env ?? []) {
     let value: string | undefined = e.value;
     if (value !== undefined) {
-      value = expand(value, env);
+      value = expand(value, scope);
     } else if (e.valueFrom) {
       const vf = e.valueFrom;
       if (vf.fieldRef) {
@@ -107,8 +164,10 @@ export async function makeEnvironment(pod: Pod, container: Container, opts: { so
         value = Buffer.from(raw, 'base64').toString('utf8');
       }
     }
-    env.set(e.name, value ?? '');
+    define(e.name, value ?? '');
   }
+  // The service variables come last, except where the container set the same name (kubelet: "present" check).
+  for (const [key, value] of services) if (!env.has(key)) env.set(key, value);
   return [...env].map(([key, value]) => ({ key, value }));
 }
 
