@@ -18,7 +18,7 @@ import { startAgentCluster } from './agent-helpers.ts';
 import type { AgentCluster } from './agent-helpers.ts';
 import { busyboxImage, containerToolsMissing, startRegistry } from './helpers/registry.ts';
 import type { TestRegistry } from './helpers/registry.ts';
-import { waitFor } from './helpers/runc-test.ts';
+import { removeCgroups, waitFor } from './helpers/runc-test.ts';
 
 const skip = containerToolsMissing();
 
@@ -77,11 +77,7 @@ describe('runc attach and terminals across an agent restart', { skip, timeout: 3
       await rt.close({ killContainers: true });
     }
     await reg?.stop();
-    try {
-      execFileSync('sh', ['-c', `for d in /sys/fs/cgroup/*/${cgroupParent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; ; done; true`]);
-    } catch {
-      // best effort
-    }
+    removeCgroups(cgroupParent);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

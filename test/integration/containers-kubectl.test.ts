@@ -17,7 +17,7 @@ import { startAgentCluster } from './agent-helpers.ts';
 import type { AgentCluster } from './agent-helpers.ts';
 import { busyboxImage, containerToolsMissing, httpdImage, startRegistry } from './helpers/registry.ts';
 import type { TestRegistry } from './helpers/registry.ts';
-import { freePort, httpGet, waitFor } from './helpers/runc-test.ts';
+import { freePort, httpGet, removeCgroups, waitFor } from './helpers/runc-test.ts';
 
 const skip = containerToolsMissing();
 
@@ -62,11 +62,7 @@ describe('containers on runc through kubectl', { skip, timeout: 600_000 }, () =>
       await c.stop();
     }
     await reg?.stop();
-    try {
-      execFileSync('sh', ['-c', `for d in /sys/fs/cgroup/*/${cgroupParent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; ; done; true`]);
-    } catch {
-      // best effort
-    }
+    removeCgroups(cgroupParent);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -25,7 +25,7 @@ import { startAgentCluster } from './agent-helpers.ts';
 import type { AgentCluster } from './agent-helpers.ts';
 import { busyboxImage, containerToolsMissing, startRegistry } from './helpers/registry.ts';
 import type { TestRegistry } from './helpers/registry.ts';
-import { apiCallLog, waitFor } from './helpers/runc-test.ts';
+import { apiCallLog, removeCgroups, waitFor } from './helpers/runc-test.ts';
 import type { ApiCall } from './helpers/runc-test.ts';
 
 const skip = containerToolsMissing();
@@ -93,11 +93,7 @@ describe('a ServiceAccount token used from inside a runc container', { skip, tim
       await c.stop();
     }
     await reg?.stop();
-    try {
-      execFileSync('sh', ['-c', `for d in /sys/fs/cgroup/*/${cgroupParent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; ; done; true`]);
-    } catch {
-      // best effort
-    }
+    removeCgroups(cgroupParent);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

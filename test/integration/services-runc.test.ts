@@ -19,7 +19,7 @@ import { startAgentCluster } from './agent-helpers.ts';
 import type { AgentCluster } from './agent-helpers.ts';
 import { busyboxImage, containerToolsMissing, startRegistry } from './helpers/registry.ts';
 import type { TestRegistry } from './helpers/registry.ts';
-import { freePort, httpGet, waitFor } from './helpers/runc-test.ts';
+import { freePort, httpGet, removeCgroups, waitFor } from './helpers/runc-test.ts';
 
 const skip = containerToolsMissing();
 
@@ -77,11 +77,7 @@ describe('services on runc pods: proxy, cluster DNS and per-pod resolv.conf', { 
     }
     await cleanupProxyRules({ chainPrefix, nftTable }).catch(() => undefined);
     await reg?.stop();
-    try {
-      execFileSync('sh', ['-c', `for d in /sys/fs/cgroup/*/${cgroupParent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; ; done; true`]);
-    } catch {
-      // best effort
-    }
+    removeCgroups(cgroupParent);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

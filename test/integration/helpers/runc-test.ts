@@ -2,6 +2,7 @@
  * Helpers shared by the integration tests that run real runc pods: polling with their longer default, a free
  * loopback port, and a plain HTTP GET.
  */
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { waitFor as poll } from '../../../src/base/wait.ts';
@@ -88,4 +89,13 @@ export function apiCallLog(logs: string): ApiCall[] {
     calls.push({ round: Number(m[1]), wget: m[2]!.trim(), raw: parseHttpResponse(m[3]!.replace(/\n$/, '')) });
   }
   return calls;
+}
+
+/** Removes the cgroups runc left under `parent` in every hierarchy (best effort: a test's last clean-up step). */
+export function removeCgroups(parent: string): void {
+  try {
+    execFileSync('sh', ['-c', `for d in /sys/fs/cgroup/*/${parent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; ; done; true`]);
+  } catch {
+    // best effort
+  }
 }

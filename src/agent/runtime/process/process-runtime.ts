@@ -15,6 +15,7 @@
  * closing stdin (stdinOnce) ends the agent's writer and the holder. A container with `tty` runs under script(1),
  * which gives it a pseudo-terminal whose size any later agent can set (see pty.ts).
  */
+import { procStartTime, reopenStdin } from '../held-stdin.ts';
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -673,7 +674,7 @@ export class ProcessRuntime implements ContainerRuntime {
       const outR = fs.openSync(join(rec.dir, 'stdout.fifo'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       const errR = fs.openSync(join(rec.dir, 'stderr.fifo'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       this.pump(rec, live, outR, errR);
-      this.reopenStdin(rec, live);
+      reopenStdin(rec, live);
     } catch (e) {
       log.warn('cannot reopen the output of an adopted container', { container: rec.config.metadata.name, err: e });
     }
@@ -688,20 +689,6 @@ export class ProcessRuntime implements ContainerRuntime {
       });
     }, 500);
     live.poll.unref();
-  }
-
-  /** Reopens an adopted container's stdin for attach, unless it was closed (or its holder is gone, which closed it). */
-  private reopenStdin(rec: ContainerRecord, live: Live): void {
-    if (!(rec.config.stdin || rec.config.tty) || rec.stdinClosed) return;
-    const holderAlive = rec.stdinHolderPid !== undefined && rec.stdinHolderStart !== undefined && procStartTime(rec.stdinHolderPid) === rec.stdinHolderStart;
-    if (!holderAlive) {
-      rec.stdinClosed = true;
-      return;
-    }
-    // O_RDWR never blocks or fails with ENXIO, whatever the reader does meanwhile.
-    const inW = fs.openSync(join(rec.dir, 'stdin.fifo'), fs.constants.O_RDWR);
-    live.stdinWriter = new net.Socket({ fd: inW, readable: false, writable: true });
-    live.stdinWriter.on('error', () => undefined);
   }
 
   private running(id: string): ContainerRecord {
@@ -842,19 +829,6 @@ function isDir(p: string): boolean {
     return fs.statSync(p).isDirectory();
   } catch {
     return false;
-  }
-}
-
-/** The start time field of /proc/<pid>/stat, or undefined when the process does not exist. */
-function procStartTime(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // A zombie is not running.
-    if (fields[0] === 'Z') return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
   }
 }
 

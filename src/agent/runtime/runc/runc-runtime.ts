@@ -12,6 +12,7 @@
  * stdin's FIFO is kept writable by a holder process beside the shim, so an agent restart is no end-of-file and a new
  * agent can attach; stdinOnce closes it for good.
  */
+import { procStartTime, reopenStdin } from '../held-stdin.ts';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -759,7 +760,7 @@ export class RuncRuntime implements ContainerRuntime {
       const outR = fs.openSync(join(rec.dir, 'stdout.fifo'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       const errR = fs.openSync(join(rec.dir, 'stderr.fifo'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       this.pump(live, outR, errR);
-      this.reopenStdin(rec, live);
+      reopenStdin(rec, live);
     } catch (e) {
       log.warn('cannot reopen the output of an adopted container', { container: rec.config.metadata.name, err: (e as Error).message });
     }
@@ -775,20 +776,6 @@ export class RuncRuntime implements ContainerRuntime {
       void this.onShimExit(rec, live);
     }, 250);
     live.poll.unref();
-  }
-
-  /** Reopens an adopted container's stdin for attach, unless it was closed (or its holder is gone, which closed it). */
-  private reopenStdin(rec: ContainerRecord, live: Live): void {
-    if (!(rec.config.stdin || rec.config.tty) || rec.stdinClosed) return;
-    const holderAlive = rec.stdinHolderPid !== undefined && rec.stdinHolderStart !== undefined && procStartTime(rec.stdinHolderPid) === rec.stdinHolderStart;
-    if (!holderAlive) {
-      rec.stdinClosed = true;
-      return;
-    }
-    // O_RDWR never blocks or fails with ENXIO, whatever the reader does meanwhile.
-    const inW = fs.openSync(join(rec.dir, 'stdin.fifo'), fs.constants.O_RDWR);
-    live.stdinWriter = new net.Socket({ fd: inW, readable: false, writable: true });
-    live.stdinWriter.on('error', () => undefined);
   }
 
   /** Removes what a crash left behind: runc containers, mounts and network namespaces that no record owns. */
@@ -930,16 +917,6 @@ export function podResolvConf(hostResolv = readOr('/etc/resolv.conf', '')): stri
   return hostResolv.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
 }
 
-function procStartTime(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z') return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
 
 function killPidFile(pidFile: string): void {
   const pid = Number(readOr(pidFile, '0'));
